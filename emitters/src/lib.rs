@@ -1,0 +1,51 @@
+//! LogOps emitters: realistic log traffic for smoke tests, dashboards and load
+//! tests of the ingest gateway (SPEC §7).
+//!
+//! # Brief overview
+//! Five binaries (`emit_json`, `emit_minimal`, `emit_syslog`, `emit_csv`,
+//! `emit_noise`) share this library. Each is a thin `clap` main that builds
+//! its [`Generator`] and hands it to [`main_with`], which runs one of three
+//! modes:
+//! - **single batch** (`-n N`): one request, prints `status:` and `body:`;
+//! - **paced** (`--eps E --duration D`): a steady records/s stream;
+//! - **flood** (`--concurrency C --duration D`): `C` requests in flight over
+//!   keep-alive connections, bodies pre-generated, as fast as the gateway answers.
+//!
+//! Paced and flood runs end with one JSON summary line (see [`Stats::summary`]).
+//! Every generator knows what the gateway should count for each body
+//! ([`Expect`]), which `--report` and the summary expose for tests.
+//!
+//! # Example
+//! ```
+//! use logops_emitters::{Clock, GenConfig, Generator, JsonGenerator};
+//! let cfg = GenConfig { seed: 7, clock: Clock::Fixed(logops_emitters::SEEDED_START_US) };
+//! let batch = JsonGenerator::new(&cfg, 0.5, false).batch(20);
+//! assert_eq!(batch.expect.records, 20);
+//! assert_eq!(batch.body, JsonGenerator::new(&cfg, 0.5, false).batch(20).body);
+//! ```
+//!
+//! # Layout
+//! - `cli`: shared flags and mode selection.
+//! - `gen`: the five generators and their vocabulary.
+//! - `client`: the keep-alive HTTP client.
+//! - `run`: single, paced and flood modes, progress line.
+//! - `stats`: counters, latency histogram, summary.
+
+#![deny(missing_docs)]
+
+mod cli;
+mod client;
+mod gen;
+mod run;
+mod stats;
+
+pub use cli::{
+    parse_duration, parse_ratio, CommonArgs, Mode, Plan, StartTime, UsageError, DEFAULT_URL,
+};
+pub use client::{root_cause, Reply, SendError, Sender, Target, TargetError};
+pub use gen::{
+    Batch, Clock, CsvGenerator, Expect, GenConfig, Generator, JsonGenerator, MinimalGenerator,
+    NoiseGenerator, SyslogGenerator, SEEDED_START_US,
+};
+pub use run::main_with;
+pub use stats::{reported_counts, Histogram, Stats};

@@ -1,0 +1,224 @@
+//! Running an emitter: build the runtime and the client once, then send one
+//! batch, a paced stream or a flood, and report.
+//!
+//! Exit codes: 0 success; 1 single batch answered non-2xx, or a paced/flood run
+//! where requests failed or nothing was accepted; 2 bad flags or gateway
+//! unreachable (one `error: ...` line on stderr).
+
+mod flood;
+mod paced;
+mod progress;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::{CommonArgs, Mode, Plan};
+use crate::client::{Sender, Target};
+use crate::gen::{GenConfig, Generator};
+use crate::stats::Stats;
+
+use self::progress::Live;
+
+/// When a paced or flood run stops (whichever comes first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Run time.
+    pub(crate) duration: Option<Duration>,
+    /// Total records.
+    pub(crate) records: Option<u64>,
+}
+
+/// The whole program behind each emitter binary: validates `args`, builds the
+/// generator with `make` and runs the chosen mode. `name` is the default
+/// `X-Emitter`.
+pub fn main_with<G, F>(name: &str, args: &CommonArgs, make: F) -> ExitCode
+where
+    G: Generator + 'static,
+    F: FnOnce(&GenConfig) -> G,
+{
+    let plan = match args.plan() {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let mut gen = make(&plan.gen);
+    if args.dry_run {
+        let Mode::Single { count } = plan.mode else {
+            return fail("--dry-run only applies to single-batch mode");
+        };
+        let batch = gen.batch(count);
+        let mut out = std::io::stdout().lock();
+        if out
+            .write_all(&batch.body)
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return ExitCode::from(1);
+        }
+        if args.report {
+            eprintln!("report: {}", batch.expect.to_json());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let emitter = args.emitter.as_deref().unwrap_or(name);
+    let target = match Target::new(
+        &args.url,
+        gen.content_type(),
+        emitter,
+        args.scenario_id.as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let runtime = if args.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(run(emitter, args, &plan, target, &mut gen))
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+async fn run(
+    emitter: &str,
+    args: &CommonArgs,
+    plan: &Plan,
+    target: Target,
+    gen: &mut dyn Generator,
+) -> ExitCode {
+    let (mode_name, pool, limits) = match plan.mode {
+        Mode::Single { count } => return single(args, target, gen, count).await,
+        Mode::Paced {
+            in_flight,
+            duration,
+            limit,
+            ..
+        } => (
+            "paced",
+            in_flight,
+            Limits {
+                duration,
+                records: limit,
+            },
+        ),
+        Mode::Flood {
+            concurrency,
+            duration,
+            limit,
+            ..
+        } => (
+            "flood",
+            concurrency,
+            Limits {
+                duration,
+                records: limit,
+            },
+        ),
+    };
+    if let Err(cause) = preflight(&target).await {
+        return fail(&format!("cannot reach {}: {cause}", target.url()));
+    }
+    let sender = Sender::new(target, pool, args.timeout);
+    let live = Arc::new(Live::default());
+    let printer = progress::spawn(live.clone(), args.quiet);
+    let ctrl_c = {
+        let live = live.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                live.stop.store(true, Relaxed);
+            }
+        })
+    };
+    let (stats, elapsed) = match plan.mode {
+        Mode::Paced {
+            eps,
+            batch,
+            in_flight,
+            jitter,
+            ..
+        } => {
+            let pace = paced::Pace {
+                eps,
+                batch,
+                in_flight,
+                jitter,
+                seed: plan.gen.seed,
+            };
+            paced::run(sender, gen, &pace, limits, live.clone()).await
+        }
+        Mode::Flood {
+            concurrency, batch, ..
+        } => flood::run(sender, gen, concurrency, batch, limits, live.clone()).await,
+        Mode::Single { .. } => unreachable!("handled above"),
+    };
+    live.stop.store(true, Relaxed);
+    ctrl_c.abort();
+    if let Some(p) = printer {
+        let _ = p.await;
+    }
+    println!(
+        "{}",
+        stats.summary(emitter, mode_name, plan.gen.seed, elapsed)
+    );
+    run_exit(&stats)
+}
+
+/// 0 when something was accepted and no request failed, else 1.
+fn run_exit(stats: &Stats) -> ExitCode {
+    if stats.failed > 0 || (stats.sent > 0 && stats.accepted == 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One TCP connect to the gateway before a long run, so an unreachable gateway
+/// is one clear error instead of a run full of failures.
+async fn preflight(target: &Target) -> Result<(), String> {
+    let connect = tokio::net::TcpStream::connect(target.authority());
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(crate::client::root_cause(&e)),
+        Err(_) => Err("connect timed out".to_string()),
+    }
+}
+
+async fn single(
+    args: &CommonArgs,
+    target: Target,
+    gen: &mut dyn Generator,
+    count: usize,
+) -> ExitCode {
+    let batch = gen.batch(count);
+    let sender = Sender::new(target, 1, args.timeout);
+    match sender.send(batch.body.clone()).await {
+        Ok(reply) => {
+            println!("status: {}", reply.status);
+            println!("body: {}", String::from_utf8_lossy(&reply.body).trim_end());
+            if args.report {
+                eprintln!("report: {}", batch.expect.to_json());
+            }
+            if (200..300).contains(&reply.status) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}

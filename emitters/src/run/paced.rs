@@ -1,0 +1,114 @@
+//! Paced mode: a steady `eps` records per second, one batch every
+//! `batch / eps` seconds, each gap optionally randomized by ±`jitter`.
+//!
+//! Batches are generated live (timestamps follow the clock), and each request
+//! runs in its own task, bounded by a semaphore so a slow gateway cannot pile
+//! up unbounded requests. If the bound is hit, sending waits and the schedule
+//! is not caught up in a burst afterwards.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::Semaphore;
+
+use crate::client::Sender;
+use crate::gen::Generator;
+use crate::stats::Stats;
+
+use super::progress::Live;
+use super::Limits;
+
+/// Paced-mode settings.
+pub(crate) struct Pace {
+    /// Records per second.
+    pub(crate) eps: f64,
+    /// Records per request.
+    pub(crate) batch: usize,
+    /// Most requests in flight.
+    pub(crate) in_flight: usize,
+    /// Gap randomization, 0..1.
+    pub(crate) jitter: f64,
+    /// Seed for the jitter (separate from the bodies' RNG).
+    pub(crate) seed: u64,
+}
+
+/// Runs the paced loop; returns the stats and the elapsed time.
+pub(crate) async fn run(
+    sender: Sender,
+    gen: &mut dyn Generator,
+    pace: &Pace,
+    limits: Limits,
+    live: Arc<Live>,
+) -> (Stats, Duration) {
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let permits = Arc::new(Semaphore::new(pace.in_flight));
+    let mut jitter_rng = ChaCha8Rng::seed_from_u64(pace.seed ^ 0x6a09_e667_f3bc_c908);
+    let gap = pace.batch as f64 / pace.eps;
+    let start = Instant::now();
+    let deadline = limits.duration.map(|d| start + d);
+    let mut next = start;
+    let mut queued: u64 = 0;
+    loop {
+        let remaining = limits
+            .records
+            .map_or(u64::MAX, |l| l.saturating_sub(queued));
+        if remaining == 0 || live.stopped() {
+            break;
+        }
+        let n = (pace.batch as u64).min(remaining) as usize;
+        let batch = gen.batch(n);
+        queued += n as u64;
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (sender, stats, counters) = (sender.clone(), stats.clone(), live.clone());
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let result = sender.send(batch.body).await;
+            let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+            match result {
+                Ok(reply) => {
+                    s.answered(&batch.expect, reply.status, &reply.body, t0.elapsed());
+                    counters.count(batch.expect.records, Some(reply.status));
+                }
+                Err(_) => {
+                    s.failed(&batch.expect);
+                    counters.count(batch.expect.records, None);
+                }
+            }
+            drop(permit);
+        });
+        let factor = if pace.jitter > 0.0 {
+            1.0 + jitter_rng.random_range(-pace.jitter..=pace.jitter)
+        } else {
+            1.0
+        };
+        next += Duration::from_secs_f64(gap * factor);
+        let now = Instant::now();
+        if next < now {
+            // Behind schedule (the in-flight bound was hit): do not burst to catch up.
+            next = now;
+        }
+        if deadline.is_some_and(|d| next >= d) {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = wait_stop(&live) => break,
+        }
+    }
+    // Wait for every request in flight.
+    let _all = permits.acquire_many(pace.in_flight as u32).await;
+    let elapsed = start.elapsed();
+    let total = stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (total, elapsed)
+}
+
+/// Resolves once the stop flag is set (polled every 50 ms; only used while idle).
+async fn wait_stop(live: &Live) {
+    while !live.stopped() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,2 @@
+//! Placeholder replaced by the stage benchmarks (issue 6).
+fn main() {}

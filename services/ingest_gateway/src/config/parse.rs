@@ -1,0 +1,69 @@
+//! Typed readers over the raw key → string map, each producing a
+//! [`ConfigError::Invalid`] that names the key and what it accepts.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use super::ConfigError;
+
+/// Borrowed view of the merged environment.
+pub(super) struct Reader<'a>(pub &'a HashMap<String, String>);
+
+impl Reader<'_> {
+    /// The trimmed value, `None` when absent or blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn invalid(&self, key: &'static str, expected: &'static str) -> ConfigError {
+        let value = if key.contains("SECRET") { "<redacted>".into() } else { self.get(key).unwrap_or("").to_string() };
+        ConfigError::Invalid { key, value, expected }
+    }
+
+    pub fn bool(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(_) => Err(self.invalid(key, "true or false (also 1/0, yes/no, on/off)")),
+        }
+    }
+
+    pub fn number(&self, key: &'static str, default: usize) -> Result<usize, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| self.invalid(key, "a non-negative integer")),
+        }
+    }
+
+    pub fn positive(&self, key: &'static str, default: usize) -> Result<usize, ConfigError> {
+        match self.number(key, default) {
+            Ok(0) | Err(_) => Err(self.invalid(key, "a positive integer")),
+            Ok(n) => Ok(n),
+        }
+    }
+
+    pub fn parsed<T: FromStr>(&self, key: &'static str, default: &str, expected: &'static str) -> Result<T, ConfigError> {
+        self.get(key).unwrap_or(default).parse().map_err(|_| self.invalid(key, expected))
+    }
+
+    pub fn choice<T: Copy>(
+        &self,
+        key: &'static str,
+        default: T,
+        options: &[(&str, T)],
+        expected: &'static str,
+    ) -> Result<T, ConfigError> {
+        let Some(v) = self.get(key) else { return Ok(default) };
+        options
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(v))
+            .map(|(_, t)| *t)
+            .ok_or_else(|| self.invalid(key, expected))
+    }
+
+    pub fn list(&self, key: &str, default: &str) -> Vec<String> {
+        let raw = self.0.get(key).map(String::as_str).unwrap_or(default);
+        raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    }
+}

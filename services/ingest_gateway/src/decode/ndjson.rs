@@ -1,0 +1,59 @@
+//! `application/x-ndjson` (and `jsonl`/`ndjson`): one JSON object per line;
+//! blank lines are skipped; errors name the 1-based line, and `invalid_records`
+//! lists the 1-based line numbers of lines that are JSON but not objects.
+
+use serde_json::Value;
+
+use super::{push_limited, DecodeError, Record, MAX_INVALID_INDICES};
+
+/// Decodes an NDJSON body.
+pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    let mut bad_count = 0usize;
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        let line_no = i + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if std::str::from_utf8(line).is_err() {
+            return Err(DecodeError::InvalidUtf8 { line: Some(line_no) });
+        }
+        let value: Value = serde_json::from_slice(line)
+            .map_err(|e| DecodeError::InvalidJson { line: Some(line_no), detail: e.to_string() })?;
+        match value {
+            Value::Object(map) => push_limited(&mut out, map, max)?,
+            _ => {
+                bad_count += 1;
+                if bad.len() < MAX_INVALID_INDICES {
+                    bad.push(line_no);
+                }
+            }
+        }
+    }
+    if bad_count > 0 {
+        return Err(DecodeError::InvalidRecords { indices: bad, count: bad_count });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_blank_lines_and_errors() {
+        let recs = decode(b"{\"msg\":\"a\"}\n\n  \r\n{\"msg\":\"b\"}\r\n", 10).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            decode(b"{\"a\":1}\n{oops\n", 10),
+            Err(DecodeError::InvalidJson { line: Some(2), detail: "key must be a string at line 1 column 2".into() })
+        );
+        assert_eq!(decode(b"{}\n\xff\n", 10), Err(DecodeError::InvalidUtf8 { line: Some(2) }));
+        assert_eq!(
+            decode(b"{}\n[1]\n{}\n3\n", 10),
+            Err(DecodeError::InvalidRecords { indices: vec![2, 4], count: 2 })
+        );
+        assert_eq!(decode(b"{}\n{}\n{}\n", 2), Err(DecodeError::TooManyRecords { limit: 2 }));
+    }
+}

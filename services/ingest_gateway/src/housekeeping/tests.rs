@@ -1,0 +1,492 @@
+//! Housekeeping over temporary sink directories with a pinned "today".
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use time::macros::date;
+
+use super::*;
+
+const TODAY: Date = date!(2025 - 06 - 15);
+
+/// Day files (past, today, future) and things that must never be touched.
+fn populate(sink: &Path) {
+    fs::create_dir_all(sink).unwrap();
+    for day in [
+        "20240229", "20250601", "20250613", "20250614", "20250615", "20250616",
+    ] {
+        fs::write(sink.join(format!("{day}.ndjson")), lines(day, 50)).unwrap();
+    }
+    for bad in [
+        "2025061.ndjson",
+        "20250230.ndjson",
+        "20250101.ndjson.bak",
+        "20250101.NDJSON",
+        "x20250101.ndjson",
+        "notes.txt",
+    ] {
+        fs::write(sink.join(bad), b"keep me\n").unwrap();
+    }
+    fs::create_dir(sink.join("20250102.ndjson")).unwrap();
+    let target = sink.parent().unwrap().join("elsewhere.ndjson");
+    fs::write(&target, b"target\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&target, sink.join("20250103.ndjson")).unwrap();
+}
+
+fn lines(day: &str, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| format!("{{\"ts\":\"{day}\",\"level\":\"INFO\",\"msg\":\"line {i}\"}}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Every file under `dir` (recursively) with its content, for before/after comparisons.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let name = path.strip_prefix(dir).unwrap().display().to_string();
+        let ft = entry.file_type().unwrap();
+        if ft.is_dir() {
+            for (k, v) in snapshot(&path) {
+                out.insert(format!("{name}/{k}"), v);
+            }
+        } else if ft.is_symlink() {
+            out.insert(
+                name,
+                fs::read_link(&path)
+                    .unwrap()
+                    .display()
+                    .to_string()
+                    .into_bytes(),
+            );
+        } else {
+            out.insert(name, fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+fn settings(root: &Path, retention_days: u32, mode: Mode) -> Settings {
+    Settings {
+        sink_dir: root.join("ingest"),
+        archive_dir: root.join("archive"),
+        retention_days,
+        mode,
+    }
+}
+
+fn acted_days(report: &Report) -> Vec<String> {
+    report
+        .actions
+        .iter()
+        .map(|a| a.file.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+const UNTOUCHABLE: [&str; 11] = [
+    "20250102.ndjson",
+    "20250103.ndjson",
+    "20250101.NDJSON",
+    "20250101.ndjson.bak",
+    "20250230.ndjson",
+    "2025061.ndjson",
+    "20250615.ndjson",
+    "20250616.ndjson",
+    "notes.txt",
+    "x20250101.ndjson",
+    "20250614.ndjson",
+];
+
+#[test]
+fn delete_with_retention_one_keeps_yesterday_today_future_and_odd_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    populate(&tmp.path().join("ingest"));
+    let s = settings(tmp.path(), 1, Mode::Delete);
+    let before = snapshot(&s.sink_dir);
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert_eq!(
+        acted_days(&report),
+        ["20240229.ndjson", "20250601.ndjson", "20250613.ndjson"]
+    );
+    assert!(report.actions.iter().all(|a| a.kind == ActionKind::Deleted));
+    let after = snapshot(&s.sink_dir);
+    for name in UNTOUCHABLE {
+        assert_eq!(after.get(name), before.get(name), "{name} changed");
+    }
+    assert_eq!(after.len(), before.len() - 3);
+    assert!(
+        !s.archive_dir.exists(),
+        "delete mode created the archive dir"
+    );
+    assert_eq!(
+        fs::read(tmp.path().join("elsewhere.ndjson")).unwrap(),
+        b"target\n"
+    );
+}
+
+#[test]
+fn retention_zero_deletes_yesterday_but_never_today() {
+    let tmp = tempfile::tempdir().unwrap();
+    populate(&tmp.path().join("ingest"));
+    let s = settings(tmp.path(), 0, Mode::Delete);
+    let report = run(&s, TODAY, false);
+    assert_eq!(
+        acted_days(&report),
+        [
+            "20240229.ndjson",
+            "20250601.ndjson",
+            "20250613.ndjson",
+            "20250614.ndjson"
+        ]
+    );
+    let left = names(&s.sink_dir);
+    assert!(left.contains(&"20250615.ndjson".to_string()));
+    assert!(left.contains(&"20250616.ndjson".to_string()));
+    assert_eq!(
+        fs::read(s.sink_dir.join("20250615.ndjson")).unwrap(),
+        lines("20250615", 50)
+    );
+}
+
+#[test]
+fn retention_n_counts_whole_days() {
+    let tmp = tempfile::tempdir().unwrap();
+    populate(&tmp.path().join("ingest"));
+    // First kept day is 2025-06-01: that file stays, older ones go.
+    let s = settings(tmp.path(), 14, Mode::Delete);
+    assert_eq!(first_kept_day(TODAY, 14), Some(date!(2025 - 06 - 01)));
+    assert_eq!(acted_days(&run(&s, TODAY, false)), ["20240229.ndjson"]);
+    assert!(s.sink_dir.join("20250601.ndjson").exists());
+    // A retention beyond the calendar expires nothing.
+    assert_eq!(
+        run(&settings(tmp.path(), u32::MAX, Mode::Delete), TODAY, false).actions,
+        []
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing_in_either_mode() {
+    for mode in [Mode::Delete, Mode::Zip] {
+        let tmp = tempfile::tempdir().unwrap();
+        populate(&tmp.path().join("ingest"));
+        let s = settings(tmp.path(), 1, mode);
+        let before = snapshot(tmp.path());
+        let report = run(&s, TODAY, true);
+        assert_eq!(snapshot(tmp.path()), before, "{mode} dry run changed files");
+        let want = match mode {
+            Mode::Delete => ActionKind::WouldDelete,
+            Mode::Zip => ActionKind::WouldArchive,
+        };
+        assert_eq!(report.actions.len(), 3);
+        assert!(report
+            .actions
+            .iter()
+            .all(|a| a.kind == want && metric_action(a).is_none()));
+        let line = report.actions[2].to_string();
+        match mode {
+            Mode::Delete => assert_eq!(
+                line,
+                format!(
+                    "would delete {}",
+                    s.sink_dir.join("20250613.ndjson").display()
+                )
+            ),
+            Mode::Zip => assert_eq!(
+                line,
+                format!(
+                    "would archive {} -> {}",
+                    s.sink_dir.join("20250613.ndjson").display(),
+                    s.archive_dir.join("20250613.zip").display()
+                )
+            ),
+        }
+    }
+}
+
+#[test]
+fn zip_moves_each_expired_day_into_its_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    populate(&tmp.path().join("ingest"));
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert_eq!(report.count(ActionKind::Archived), 3);
+    assert_eq!(metric_action(&report.actions[0]), Some("archived"));
+    assert_eq!(
+        names(&s.archive_dir),
+        ["20240229.zip", "20250601.zip", "20250613.zip"]
+    );
+    for day in ["20240229", "20250601", "20250613"] {
+        let archive = s.archive_dir.join(format!("{day}.zip"));
+        let entries = archive_entries(&archive).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].name, format!("{day}.ndjson"));
+        assert_eq!(entries[0].crc32, crc32fast::hash(&lines(day, 50)));
+        assert_eq!(
+            read_entry(&archive, &entries[0].name).unwrap(),
+            lines(day, 50)
+        );
+        assert!(!s.sink_dir.join(format!("{day}.ndjson")).exists());
+    }
+    let line = report.actions[2].to_string();
+    let size = lines("20250613", 50).len();
+    assert_eq!(
+        line,
+        format!(
+            "archived {} -> {} (20250613.ndjson, {size} bytes)",
+            s.sink_dir.join("20250613.ndjson").display(),
+            s.archive_dir.join("20250613.zip").display()
+        )
+    );
+    // A second run has nothing left to do.
+    assert_eq!(run(&s, TODAY, false).actions, []);
+}
+
+#[test]
+fn existing_archive_keeps_its_entries_and_names_stay_unique() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    fs::create_dir_all(&s.sink_dir).unwrap();
+    let src = s.sink_dir.join("20250610.ndjson");
+
+    fs::write(&src, lines("first", 10)).unwrap();
+    run(&s, TODAY, false);
+    // The day file comes back with other content (late data), twice.
+    fs::write(&src, lines("second", 20)).unwrap();
+    let r2 = run(&s, TODAY, false);
+    assert_eq!(r2.count(ActionKind::Archived), 1, "{r2:?}");
+    fs::write(&src, lines("third", 30)).unwrap();
+    run(&s, TODAY, false);
+
+    let archive = s.archive_dir.join("20250610.zip");
+    let entries = archive_entries(&archive).unwrap();
+    let got: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        got,
+        ["20250610.ndjson", "20250610.1.ndjson", "20250610.2.ndjson"]
+    );
+    assert_eq!(
+        read_entry(&archive, "20250610.ndjson").unwrap(),
+        lines("first", 10)
+    );
+    assert_eq!(
+        read_entry(&archive, "20250610.1.ndjson").unwrap(),
+        lines("second", 20)
+    );
+    assert_eq!(
+        read_entry(&archive, "20250610.2.ndjson").unwrap(),
+        lines("third", 30)
+    );
+    assert!(!src.exists());
+}
+
+#[test]
+fn foreign_entries_of_an_existing_archive_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    fs::create_dir_all(&s.sink_dir).unwrap();
+    fs::create_dir_all(&s.archive_dir).unwrap();
+    let archive = s.archive_dir.join("20250610.zip");
+    {
+        let mut w = zip::ZipWriter::new(fs::File::create(&archive).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        w.start_file("README.txt", opts).unwrap();
+        std::io::Write::write_all(&mut w, b"operator notes").unwrap();
+        w.finish().unwrap();
+    }
+    fs::write(s.sink_dir.join("20250610.ndjson"), lines("x", 5)).unwrap();
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 0, "{report:?}");
+    let got: Vec<String> = archive_entries(&archive)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(got, ["README.txt", "20250610.ndjson"]);
+    assert_eq!(
+        read_entry(&archive, "README.txt").unwrap(),
+        b"operator notes"
+    );
+    assert_eq!(
+        read_entry(&archive, "20250610.ndjson").unwrap(),
+        lines("x", 5)
+    );
+}
+
+#[test]
+fn crash_after_archive_rename_is_finished_by_a_rerun_without_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    fs::create_dir_all(&s.sink_dir).unwrap();
+    let src = s.sink_dir.join("20250610.ndjson");
+    let content = lines("crash", 40);
+    fs::write(&src, &content).unwrap();
+    // The archive is written and renamed, then the process dies before the
+    // source is removed: exactly the state of this step's outcome plus the source.
+    let stem = day_stem(date!(2025 - 06 - 10));
+    archive::archive_day(&src, &stem, &s.archive_dir).unwrap();
+    fs::write(&src, &content).unwrap();
+
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert_eq!(report.actions[0].kind, ActionKind::Archived);
+    assert!(report.actions[0]
+        .detail
+        .contains("already held as 20250610.ndjson"));
+    assert!(!src.exists());
+    let archive = s.archive_dir.join("20250610.zip");
+    let entries = archive_entries(&archive).unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(read_entry(&archive, "20250610.ndjson").unwrap(), content);
+}
+
+#[test]
+fn crash_before_rename_leaves_a_leftover_that_the_rerun_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    fs::create_dir_all(&s.sink_dir).unwrap();
+    fs::create_dir_all(&s.archive_dir).unwrap();
+    let src = s.sink_dir.join("20250610.ndjson");
+    fs::write(&src, lines("a", 3)).unwrap();
+    let leftover = s.archive_dir.join(".20250610.zip.424242.tmp");
+    fs::write(&leftover, b"half a zip").unwrap();
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert_eq!(names(&s.archive_dir), ["20250610.zip"]);
+    assert_eq!(
+        read_entry(&s.archive_dir.join("20250610.zip"), "20250610.ndjson").unwrap(),
+        lines("a", 3)
+    );
+}
+
+#[test]
+fn unreadable_archive_fails_that_day_only_and_keeps_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    fs::create_dir_all(&s.sink_dir).unwrap();
+    fs::create_dir_all(&s.archive_dir).unwrap();
+    fs::write(s.archive_dir.join("20250610.zip"), b"not a zip").unwrap();
+    fs::write(s.sink_dir.join("20250610.ndjson"), lines("a", 3)).unwrap();
+    fs::write(s.sink_dir.join("20250611.ndjson"), lines("b", 3)).unwrap();
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 1, "{report:?}");
+    assert_eq!(report.actions[0].kind, ActionKind::Failed);
+    assert_eq!(metric_action(&report.actions[0]), Some("failed"));
+    let line = report.actions[0].to_string();
+    assert!(
+        line.starts_with(&format!(
+            "failed {}: zip archive ",
+            s.sink_dir.join("20250610.ndjson").display()
+        )),
+        "{line}"
+    );
+    assert_eq!(report.actions[1].kind, ActionKind::Archived);
+    assert_eq!(
+        fs::read(s.sink_dir.join("20250610.ndjson")).unwrap(),
+        lines("a", 3)
+    );
+    assert_eq!(
+        fs::read(s.archive_dir.join("20250610.zip")).unwrap(),
+        b"not a zip"
+    );
+    assert_eq!(names(&s.archive_dir), ["20250610.zip", "20250611.zip"]);
+}
+
+#[test]
+fn missing_sink_dir_is_one_failed_action() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 1, Mode::Delete);
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 1);
+    assert_eq!(report.actions[0].file, s.sink_dir);
+    assert!(report.actions[0]
+        .detail
+        .starts_with("cannot read sink directory"));
+}
+
+#[test]
+fn names_modes_and_days_parse_strictly() {
+    assert_eq!("zip".parse::<Mode>(), Ok(Mode::Zip));
+    assert_eq!(" Delete ".parse::<Mode>(), Ok(Mode::Delete));
+    let err = "archive".parse::<Mode>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid archive mode `archive`: expected `delete` or `zip`"
+    );
+    assert_eq!(Mode::Zip.to_string(), "zip");
+    assert_eq!(
+        parse_day_file_name("20240229.ndjson"),
+        Some(date!(2024 - 02 - 29))
+    );
+    for bad in [
+        "20230229.ndjson",
+        "2024022.ndjson",
+        "2024-02-29.ndjson",
+        "20240229.json",
+        "+2024022.ndjson",
+    ] {
+        assert_eq!(parse_day_file_name(bad), None, "{bad}");
+    }
+    assert_eq!(day_stem(date!(2025 - 01 - 05)), "20250105");
+}
+
+#[tokio::test]
+async fn autorun_runs_at_start_then_every_interval_until_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path(), 0, Mode::Delete);
+    fs::create_dir_all(&s.sink_dir).unwrap();
+    fs::write(s.sink_dir.join("20000101.ndjson"), b"old\n").unwrap();
+
+    // Interval zero: one run at start, then return without waiting for shutdown.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    autorun(
+        s.clone(),
+        Duration::ZERO,
+        move |r: &Report| tx.send(r.clone()).unwrap(),
+        std::future::pending(),
+    )
+    .await;
+    let first = rx.recv().await.unwrap();
+    assert_eq!(acted_days(&first), ["20000101.ndjson"]);
+    assert!(rx.recv().await.is_none(), "ran more than once");
+
+    // With an interval: a second run picks up a file that appeared meanwhile.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(autorun(
+        s.clone(),
+        Duration::from_millis(10),
+        move |r: &Report| {
+            let _ = tx.send(r.clone());
+        },
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    assert_eq!(rx.recv().await.unwrap().actions, []);
+    fs::write(s.sink_dir.join("20000102.ndjson"), b"old\n").unwrap();
+    loop {
+        let r = rx.recv().await.unwrap();
+        if !r.actions.is_empty() {
+            assert_eq!(acted_days(&r), ["20000102.ndjson"]);
+            break;
+        }
+    }
+    stop_tx.send(()).unwrap();
+    task.await.unwrap();
+    assert!(names(&s.sink_dir).is_empty());
+}

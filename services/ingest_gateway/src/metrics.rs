@@ -1,0 +1,254 @@
+//! Prometheus metrics (SPEC §5) and the label-cardinality cap.
+//!
+//! Each event the gateway reports is one method here that updates the metrics
+//! (and, where it is worth a log line, logs) together, so call sites stay one
+//! line and label handling lives in one place. Label values that come from
+//! clients (`emitter`, `scenario_id`) pass through a [`LabelCap`]: at most
+//! `LOGOPS_MAX_LABEL_VALUES` distinct values each, the rest counted as `_other`.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use crate::pipeline::Encoded;
+
+/// The value used for label values beyond the cap.
+pub const OTHER: &str = "_other";
+
+/// Keeps at most `max` distinct values of one label.
+#[derive(Debug)]
+pub struct LabelCap {
+    max: usize,
+    seen: RwLock<HashSet<String>>,
+}
+
+impl LabelCap {
+    /// A cap of `max` distinct values.
+    pub fn new(max: usize) -> Self {
+        Self { max, seen: RwLock::new(HashSet::new()) }
+    }
+
+    /// `value` if it is (or can become) one of the kept values, else [`OTHER`].
+    pub fn admit(&self, value: &str) -> String {
+        if self.seen.read().map(|s| s.contains(value)).unwrap_or(false) {
+            return value.to_string();
+        }
+        let Ok(mut seen) = self.seen.write() else { return OTHER.to_string() };
+        if seen.contains(value) || seen.len() < self.max {
+            seen.insert(value.to_string());
+            value.to_string()
+        } else {
+            OTHER.to_string()
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Source {
+    emitter: String,
+    scenario_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EmitterLevel {
+    emitter: String,
+    level: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EmitterOnly {
+    emitter: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Rejection {
+    reason: String,
+    emitter: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HousekeepingAction {
+    action: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+}
+
+/// Every metric of the gateway, registered once at start-up.
+pub struct Metrics {
+    registry: Registry,
+    emitters: LabelCap,
+    scenarios: LabelCap,
+    accepted: Family<Source, Counter>,
+    ingested: Family<EmitterLevel, Counter>,
+    missing_ts: Family<Source, Counter>,
+    missing_level: Family<Source, Counter>,
+    parse_errors: Family<Source, Counter>,
+    invalid_ts: Family<EmitterOnly, Counter>,
+    rejected: Family<Rejection, Counter>,
+    batch_latency: HistogramFamily<Source>,
+    batch_size: Histogram,
+    /// Requests being processed (`logops_inflight`).
+    pub inflight: Gauge,
+    sink_bytes: Counter,
+    sink_errors: Counter,
+    sink_sync: Histogram,
+    housekeeping: Family<HousekeepingAction, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric; `max_label_values` caps client-supplied labels.
+    pub fn new(max_label_values: usize) -> Self {
+        let mut m = Metrics {
+            registry: Registry::default(),
+            emitters: LabelCap::new(max_label_values),
+            scenarios: LabelCap::new(max_label_values),
+            accepted: Family::default(),
+            ingested: Family::default(),
+            missing_ts: Family::default(),
+            missing_level: Family::default(),
+            parse_errors: Family::default(),
+            invalid_ts: Family::default(),
+            rejected: Family::default(),
+            batch_latency: Family::new_with_constructor(latency_histogram),
+            batch_size: Histogram::new([1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 50000.0, 100000.0]),
+            inflight: Gauge::default(),
+            sink_bytes: Counter::default(),
+            sink_errors: Counter::default(),
+            sink_sync: latency_histogram(),
+            housekeeping: Family::default(),
+        };
+        m.register_all();
+        m
+    }
+
+    fn register_all(&mut self) {
+        let r = &mut self.registry;
+        r.register("logops_accepted", "Records accepted and written", self.accepted.clone());
+        r.register("logops_ingested", "Records ingested by normalized level", self.ingested.clone());
+        r.register("logops_missing_ts", "Records without a timestamp", self.missing_ts.clone());
+        r.register("logops_missing_level", "Records without a level", self.missing_level.clone());
+        r.register("logops_parse_errors", "Batches whose body could not be decoded", self.parse_errors.clone());
+        r.register("logops_invalid_ts", "Records with an unparseable timestamp", self.invalid_ts.clone());
+        r.register("logops_rejected", "Requests rejected, by error code", self.rejected.clone());
+        r.register("logops_inflight", "Ingest requests being processed", self.inflight.clone());
+        r.register("logops_batch_size", "Records per accepted batch", self.batch_size.clone());
+        r.register(
+            "logops_batch_latency_seconds",
+            "Time from request start to durable append",
+            self.batch_latency.clone(),
+        );
+        r.register("logops_sink_bytes", "Bytes appended to the daily files", self.sink_bytes.clone());
+        r.register("logops_sink_errors", "Failed appends or syncs (rolled back)", self.sink_errors.clone());
+        r.register("logops_sink_sync_seconds", "Duration of each data sync", self.sink_sync.clone());
+        r.register("logops_housekeeping_files", "Housekeeping actions on files", self.housekeeping.clone());
+        r.register("logops_build", "Build information", Info::new(vec![("version", crate::VERSION)]));
+    }
+
+    /// The exposition text (OpenMetrics, which Prometheus scrapes natively).
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(8192);
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    fn source(&self, emitter: &str, scenario_id: &str) -> Source {
+        Source { emitter: self.emitters.admit(emitter), scenario_id: self.scenarios.admit(scenario_id) }
+    }
+
+    /// A batch was written: every per-record counter, the size and the latency.
+    pub fn batch_accepted(&self, batch: &Encoded, emitter: &str, scenario_id: &str, latency: Duration) {
+        for s in &batch.by_source {
+            let src = self.source(&s.emitter, &s.scenario_id);
+            self.accepted.get_or_create(&src).inc_by(s.accepted);
+            self.missing_ts.get_or_create(&src).inc_by(s.missing_ts);
+            self.missing_level.get_or_create(&src).inc_by(s.missing_level);
+            if s.invalid_ts > 0 {
+                self.invalid_ts.get_or_create(&EmitterOnly { emitter: src.emitter.clone() }).inc_by(s.invalid_ts);
+            }
+            for level in crate::normalize::Level::ALL {
+                let n = s.levels[level.index()];
+                if n > 0 {
+                    let key = EmitterLevel { emitter: src.emitter.clone(), level: level.as_str().into() };
+                    self.ingested.get_or_create(&key).inc_by(n);
+                }
+            }
+        }
+        self.batch_size.observe(batch.totals.accepted as f64);
+        self.batch_latency.get_or_create(&self.source(emitter, scenario_id)).observe(latency.as_secs_f64());
+        tracing::debug!(emitter, scenario_id, records = batch.totals.accepted, latency_ms = latency.as_secs_f64() * 1e3, "batch accepted");
+    }
+
+    /// A request was refused with error code `reason`.
+    pub fn batch_rejected(&self, reason: &'static str, emitter: &str, scenario_id: &str, detail: &str) {
+        let emitter_label = self.emitters.admit(emitter);
+        if matches!(reason, "invalid_json" | "invalid_utf8" | "not_object_or_array" | "invalid_csv" | "invalid_records") {
+            self.parse_errors.get_or_create(&self.source(emitter, scenario_id)).inc();
+        }
+        self.rejected.get_or_create(&Rejection { reason: reason.into(), emitter: emitter_label }).inc();
+        tracing::warn!(reason, emitter, scenario_id, detail, "batch rejected");
+    }
+
+    /// Bytes appended (and kept) by the sink.
+    pub fn sink_written(&self, bytes: usize) {
+        self.sink_bytes.inc_by(bytes as u64);
+    }
+
+    /// An append or sync failed and was rolled back.
+    pub fn sink_error(&self) {
+        self.sink_errors.inc();
+    }
+
+    /// A data sync took `d`.
+    pub fn sink_synced(&self, d: Duration) {
+        self.sink_sync.observe(d.as_secs_f64());
+    }
+
+    /// Housekeeping did `action` (`deleted`, `archived`, `failed`) to `n` files.
+    pub fn housekeeping_files(&self, action: &str, n: u64) {
+        self.housekeeping.get_or_create(&HousekeepingAction { action: action.into() }).inc_by(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_cap_keeps_first_values() {
+        let cap = LabelCap::new(2);
+        assert_eq!(cap.admit("a"), "a");
+        assert_eq!(cap.admit("b"), "b");
+        assert_eq!(cap.admit("c"), OTHER);
+        assert_eq!(cap.admit("a"), "a");
+    }
+
+    #[test]
+    fn exposition_has_spec_names() {
+        let m = Metrics::new(10);
+        m.batch_rejected("invalid_json", "e", "na", "x");
+        m.sink_written(10);
+        let text = m.encode();
+        for name in ["logops_rejected_total", "logops_parse_errors_total", "logops_inflight", "logops_build_info", "logops_sink_bytes_total"] {
+            assert!(text.contains(name), "{name} missing in:\n{text}");
+        }
+    }
+}

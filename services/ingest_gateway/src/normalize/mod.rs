@@ -1,0 +1,233 @@
+//! Normalize: a raw [`Record`] → a [`Normalized`] record of the common schema.
+//!
+//! SPEC §2.2: `ts` from the first present of `ts`/`timestamp`/`time`/`@timestamp`,
+//! `level` from `level`/`lvl`/`severity`/`loglevel`, `msg` from the first
+//! non-empty of `message`/`msg`/`log`/`raw`/`text`. The key that supplied a value
+//! is consumed; every other field is kept in input order, except keys starting
+//! with `_` (dropped). A leftover field whose name the output already uses
+//! (`ts`, `level`, `msg`, `emitter`, `scenario_id`, `ts_raw`, `level_raw`) is
+//! dropped when null/blank and otherwise renamed `<name>_orig`, so no line ever
+//! carries a duplicate key and no data is lost.
+
+pub mod level;
+pub mod timestamp;
+
+use serde_json::Value;
+
+use crate::decode::Record;
+pub use level::Level;
+
+/// Aliases for the timestamp, in priority order.
+pub const TS_KEYS: [&str; 4] = ["ts", "timestamp", "time", "@timestamp"];
+/// Aliases for the level, in priority order.
+pub const LEVEL_KEYS: [&str; 4] = ["level", "lvl", "severity", "loglevel"];
+/// Aliases for the message, in priority order.
+pub const MSG_KEYS: [&str; 5] = ["message", "msg", "log", "raw", "text"];
+/// Output keys a leftover field may not reuse.
+const RESERVED: [&str; 7] = ["ts", "level", "msg", "emitter", "scenario_id", "ts_raw", "level_raw"];
+
+/// Is `name` (lower-case) one of the ts/level/msg aliases?
+pub fn is_alias(name: &str) -> bool {
+    TS_KEYS.contains(&name) || LEVEL_KEYS.contains(&name) || MSG_KEYS.contains(&name)
+}
+
+/// How the timestamp was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsStatus {
+    /// Present and parsed.
+    Parsed,
+    /// Absent: receive time used, counted `missing_ts`.
+    Missing,
+    /// Present but unparseable: receive time used, original in `ts_raw`, counted `invalid_ts`.
+    Invalid,
+}
+
+/// What is constant for a whole batch.
+#[derive(Debug, Clone)]
+pub struct BatchContext<'a> {
+    /// `X-Emitter` header (or `unknown`).
+    pub emitter: &'a str,
+    /// `X-Scenario-Id`/`X-Scenario` header (or `na`).
+    pub scenario_id: &'a str,
+    /// Receive time, RFC 3339 with milliseconds.
+    pub received: &'a str,
+    /// Current UTC year (for syslog timestamps).
+    pub year: i32,
+}
+
+/// A record in the common schema, before PII handling and encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    /// RFC 3339 UTC timestamp.
+    pub ts: String,
+    /// Normalized level.
+    pub level: Level,
+    /// Message text.
+    pub msg: String,
+    /// The record's own emitter, when it had a non-empty string one.
+    pub emitter: Option<String>,
+    /// The record's own scenario id, when it had a non-empty string one.
+    pub scenario_id: Option<String>,
+    /// Original unparseable timestamp.
+    pub ts_raw: Option<Value>,
+    /// Original unrecognized level.
+    pub level_raw: Option<Value>,
+    /// All other fields, in input order.
+    pub fields: Vec<(String, Value)>,
+    /// Where `ts` came from.
+    pub ts_status: TsStatus,
+    /// No level alias was present.
+    pub level_missing: bool,
+}
+
+impl Normalized {
+    /// The emitter written to the line: the record's own, else the header's.
+    pub fn emitter<'a>(&'a self, ctx: &'a BatchContext<'_>) -> &'a str {
+        self.emitter.as_deref().unwrap_or(ctx.emitter)
+    }
+
+    /// The scenario id written to the line: the record's own, else the header's.
+    pub fn scenario_id<'a>(&'a self, ctx: &'a BatchContext<'_>) -> &'a str {
+        self.scenario_id.as_deref().unwrap_or(ctx.scenario_id)
+    }
+}
+
+fn is_present(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        _ => true,
+    }
+}
+
+fn is_nonempty(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+fn is_nonempty_str(v: &Value) -> bool {
+    matches!(v, Value::String(s) if !s.trim().is_empty())
+}
+
+/// Which key supplies a value: the first alias in `keys` whose value passes `ok`.
+fn pick<'r>(rec: &'r Record, keys: &[&'static str], ok: fn(&Value) -> bool) -> Option<&'static str> {
+    keys.iter().copied().find(|k| rec.get(*k).is_some_and(ok))
+}
+
+/// Maps one raw record onto the common schema.
+pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
+    let ts_key = pick(&rec, &TS_KEYS, is_present);
+    let level_key = pick(&rec, &LEVEL_KEYS, is_present);
+    let msg_key = pick(&rec, &MSG_KEYS, is_nonempty);
+    let emitter_key = rec.get("emitter").is_some_and(is_nonempty_str);
+    let scenario_key = rec.get("scenario_id").is_some_and(is_nonempty_str);
+
+    let mut out = Normalized {
+        ts: String::new(),
+        level: Level::Info,
+        msg: String::new(),
+        emitter: None,
+        scenario_id: None,
+        ts_raw: None,
+        level_raw: None,
+        fields: Vec::with_capacity(rec.len()),
+        ts_status: TsStatus::Missing,
+        level_missing: level_key.is_none(),
+    };
+    for (key, value) in rec {
+        let k = key.as_str();
+        if Some(k) == ts_key {
+            match timestamp::parse(&value, ctx.year) {
+                Some(ts) => {
+                    out.ts = ts;
+                    out.ts_status = TsStatus::Parsed;
+                }
+                None => {
+                    out.ts_raw = Some(value);
+                    out.ts_status = TsStatus::Invalid;
+                }
+            }
+        } else if Some(k) == level_key {
+            match level::map(&value) {
+                Some(l) => out.level = l,
+                None => out.level_raw = Some(value),
+            }
+        } else if Some(k) == msg_key {
+            out.msg = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+        } else if k == "emitter" && emitter_key {
+            out.emitter = value.as_str().map(str::to_string);
+        } else if k == "scenario_id" && scenario_key {
+            out.scenario_id = value.as_str().map(str::to_string);
+        } else if k.starts_with('_') {
+            continue;
+        } else if RESERVED.contains(&k) {
+            if is_present(&value) {
+                out.fields.push((format!("{k}_orig"), value));
+            }
+        } else {
+            out.fields.push((key, value));
+        }
+    }
+    if out.ts_status != TsStatus::Parsed {
+        out.ts = ctx.received.to_string();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> BatchContext<'static> {
+        BatchContext { emitter: "hdr", scenario_id: "na", received: "2026-11-22T12:00:00.000Z", year: 2026 }
+    }
+
+    fn norm(v: Value) -> Normalized {
+        let Value::Object(m) = v else { panic!("object") };
+        normalize(m, &ctx())
+    }
+
+    #[test]
+    fn aliases_consumed_others_kept_in_order() {
+        let n = norm(json!({"z":1,"timestamp":"2026-01-01T00:00:00Z","ts":null,"severity":"warn","text":"t","message":"m","_private":1,"a":2}));
+        assert_eq!(n.ts, "2026-01-01T00:00:00Z");
+        assert_eq!(n.level, Level::Warn);
+        assert_eq!(n.msg, "m");
+        assert_eq!(n.fields, vec![("z".into(), json!(1)), ("text".into(), json!("t")), ("a".into(), json!(2))]);
+    }
+
+    #[test]
+    fn missing_and_invalid() {
+        let n = norm(json!({"msg":"x"}));
+        assert_eq!((n.ts_status, n.level_missing, n.level), (TsStatus::Missing, true, Level::Info));
+        assert_eq!(n.ts, "2026-11-22T12:00:00.000Z");
+        let n = norm(json!({"ts":"not a time","level":"verbose","msg":{"a":[1,2]}}));
+        assert_eq!(n.ts_status, TsStatus::Invalid);
+        assert_eq!(n.ts_raw, Some(json!("not a time")));
+        assert_eq!(n.level_raw, Some(json!("verbose")));
+        assert!(!n.level_missing);
+        assert_eq!(n.msg, r#"{"a":[1,2]}"#);
+        let n = norm(json!({"ts":"  ","level":""}));
+        assert_eq!((n.ts_status, n.level_missing), (TsStatus::Missing, true));
+        assert!(n.fields.is_empty());
+    }
+
+    #[test]
+    fn record_emitter_wins_and_collisions_are_renamed() {
+        let n = norm(json!({"emitter":"rec","scenario_id":"s1","msg":"a","message":"b"}));
+        assert_eq!(n.emitter(&ctx()), "rec");
+        assert_eq!(n.scenario_id(&ctx()), "s1");
+        assert_eq!(n.msg, "b");
+        assert_eq!(n.fields, vec![("msg_orig".into(), json!("a"))]);
+        let n = norm(json!({"emitter":5}));
+        assert_eq!(n.emitter(&ctx()), "hdr");
+        assert_eq!(n.fields, vec![("emitter_orig".into(), json!(5))]);
+    }
+}

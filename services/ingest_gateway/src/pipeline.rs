@@ -1,0 +1,191 @@
+//! The synchronous batch path: decode → normalize → mask → encrypt → encode.
+//!
+//! [`Pipeline::run`] turns one request body into the exact bytes to append plus
+//! the counts the response and the metrics need. It does no I/O, so the HTTP
+//! layer can run it inline for small bodies and on a blocking thread for big
+//! ones, and benchmarks can drive it directly.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::decode::{DecodeError, Format};
+use crate::encode;
+use crate::normalize::{normalize, BatchContext, Level, Normalized, TsStatus};
+use crate::pii::{mask::mask_value, mask_str, Crypt, CryptError};
+
+/// Per-stage settings, built once from [`Config`].
+#[derive(Debug)]
+pub struct Pipeline {
+    mask: bool,
+    crypt: Option<Crypt>,
+    encrypt_fields: Vec<String>,
+    max_records: usize,
+    sample_size: usize,
+}
+
+/// Counts for one (emitter, scenario_id) pair within a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Effective emitter of the records.
+    pub emitter: String,
+    /// Effective scenario id of the records.
+    pub scenario_id: String,
+    /// Records.
+    pub accepted: u64,
+    /// Records without a timestamp.
+    pub missing_ts: u64,
+    /// Records without a level.
+    pub missing_level: u64,
+    /// Records with an unparseable timestamp.
+    pub invalid_ts: u64,
+    /// Records per [`Level::index`].
+    pub levels: [u64; 4],
+}
+
+impl SourceStats {
+    fn add(&mut self, rec: &Normalized) {
+        self.accepted += 1;
+        self.missing_ts += u64::from(rec.ts_status == TsStatus::Missing);
+        self.invalid_ts += u64::from(rec.ts_status == TsStatus::Invalid);
+        self.missing_level += u64::from(rec.level_missing);
+        self.levels[rec.level.index()] += 1;
+    }
+}
+
+/// The result of a batch: the lines to append and what to report.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    /// NDJSON lines, each ending in `\n`.
+    pub lines: Vec<u8>,
+    /// Totals over the batch.
+    pub totals: SourceStats,
+    /// Counts split by effective (emitter, scenario_id), for metrics.
+    pub by_source: Vec<SourceStats>,
+    /// First stored records when the debug sample is on.
+    pub sample: Vec<Value>,
+}
+
+impl Pipeline {
+    /// Builds the stages from the configuration.
+    ///
+    /// # Errors
+    /// The key error when encryption is on and the key list is invalid
+    /// (already checked by [`Config::from_map`]).
+    pub fn from_config(cfg: &Config) -> Result<Self, CryptError> {
+        let crypt = match (&cfg.encrypt_pii, &cfg.secret_key) {
+            (true, Some(keys)) => Some(Crypt::from_key_list(keys)?),
+            (true, None) => return Err(CryptError::NoKey),
+            _ => None,
+        };
+        Ok(Self {
+            mask: cfg.mask_pii,
+            crypt,
+            encrypt_fields: cfg.encrypt_fields.clone(),
+            max_records: cfg.max_records,
+            sample_size: if cfg.debug_sample { cfg.debug_sample_size } else { 0 },
+        })
+    }
+
+    /// Is encryption on?
+    pub fn encrypts(&self) -> bool {
+        self.crypt.is_some()
+    }
+
+    /// Runs the whole batch.
+    ///
+    /// # Errors
+    /// The first [`DecodeError`]; then nothing of the batch is produced.
+    pub fn run(&self, format: Format, body: &[u8], ctx: &BatchContext<'_>) -> Result<Encoded, DecodeError> {
+        let records = format.decode(body, self.max_records)?;
+        let mut out = Encoded {
+            lines: Vec::with_capacity(body.len() + records.len() * 96),
+            totals: SourceStats { emitter: ctx.emitter.into(), scenario_id: ctx.scenario_id.into(), ..Default::default() },
+            ..Default::default()
+        };
+        let mut enc = Vec::new();
+        for rec in records {
+            let mut rec = normalize(rec, ctx);
+            enc.clear();
+            self.protect(&mut rec, &mut enc);
+            encode::write_line(&mut out.lines, &rec, &enc, ctx);
+            out.totals.add(&rec);
+            source_entry(&mut out.by_source, rec.emitter(ctx), rec.scenario_id(ctx)).add(&rec);
+        }
+        if self.sample_size > 0 {
+            out.sample = sample(&out.lines, self.sample_size);
+        }
+        Ok(out)
+    }
+
+    /// Encrypts (into `enc`) and masks one record in place.
+    fn protect(&self, rec: &mut Normalized, enc: &mut Vec<(String, String)>) {
+        if let Some(crypt) = &self.crypt {
+            if !rec.msg.is_empty() {
+                enc.push(("msg_enc".into(), crypt.encrypt(rec.msg.as_bytes())));
+            }
+            for name in &self.encrypt_fields {
+                let Some((_, value)) = rec.fields.iter_mut().find(|(k, _)| k == name) else { continue };
+                let token = match &*value {
+                    Value::String(s) => crypt.encrypt(s.as_bytes()),
+                    other => crypt.encrypt(other.to_string().as_bytes()),
+                };
+                mask_value(value);
+                enc.push((format!("{name}_enc"), token));
+            }
+            for (k, _) in rec.fields.iter_mut() {
+                if enc.iter().any(|(e, _)| e == k) {
+                    k.push_str("_orig");
+                }
+            }
+        }
+        if self.mask {
+            if let Cow::Owned(m) = mask_str(&rec.msg) {
+                rec.msg = m;
+            }
+            for raw in [&mut rec.ts_raw, &mut rec.level_raw].into_iter().flatten() {
+                mask_value(raw);
+            }
+            for (k, v) in rec.fields.iter_mut() {
+                if !k.ends_with("_enc") {
+                    mask_value(v);
+                }
+            }
+        }
+    }
+}
+
+/// The stats entry for (emitter, scenario): usually the last one, so look there first.
+fn source_entry<'a>(list: &'a mut Vec<SourceStats>, emitter: &str, scenario: &str) -> &'a mut SourceStats {
+    let pos = list.iter().rposition(|s| s.emitter == emitter && s.scenario_id == scenario);
+    let i = match pos {
+        Some(i) => i,
+        None => {
+            list.push(SourceStats { emitter: emitter.into(), scenario_id: scenario.into(), ..Default::default() });
+            list.len() - 1
+        }
+    };
+    &mut list[i]
+}
+
+fn sample(lines: &[u8], n: usize) -> Vec<Value> {
+    lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(n)
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
+}
+
+/// The levels of a batch as the response's `levels` object (non-zero only).
+pub fn levels_object(levels: &[u64; 4]) -> serde_json::Map<String, Value> {
+    Level::ALL
+        .iter()
+        .filter(|l| levels[l.index()] > 0)
+        .map(|l| (l.as_str().to_string(), Value::from(levels[l.index()])))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,127 @@
+//! One daily file: open (repairing a torn last line), append, roll back.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// An open `<YYYYMMDD>.ndjson` and its current length.
+#[derive(Debug)]
+pub(super) struct DayFile {
+    pub day: u32,
+    pub path: PathBuf,
+    file: File,
+    len: u64,
+    pub dirty: bool,
+}
+
+impl DayFile {
+    /// Opens (creating) the file of `day` in `dir` for appending. A last line
+    /// without its `\n` (a write torn by a crash) is cut off, with a warning.
+    pub fn open(dir: &Path, day: u32) -> std::io::Result<DayFile> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{day:08}.ndjson"));
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path)?;
+        let len = repair_torn_tail(&mut file, &path)?;
+        Ok(DayFile { day, path, file, len, dirty: false })
+    }
+
+    /// Appends `bytes` whole, or truncates back to the previous length and fails.
+    pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                self.dirty = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback(self.len);
+                Err(e)
+            }
+        }
+    }
+
+    /// Current length (what was successfully appended).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Truncates to `len` (best effort: the caller already reports the failure).
+    pub fn rollback(&mut self, len: u64) {
+        if let Err(e) = self.file.set_len(len) {
+            tracing::error!(path = %self.path.display(), error = %e, "cannot truncate after a failed append");
+        }
+        self.len = len;
+    }
+
+    /// `fdatasync`.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+fn repair_torn_tail(file: &mut File, path: &Path) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(len);
+    }
+    let keep = last_newline_end(file, len)?;
+    tracing::warn!(path = %path.display(), removed_bytes = len - keep, "torn last line found (crash during a write); truncating it");
+    file.set_len(keep)?;
+    file.sync_data()?;
+    Ok(keep)
+}
+
+/// Offset just after the last `\n` before `len` (0 when there is none).
+fn last_newline_end(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Can a file be created in `dir`? (Creates and removes a probe file.)
+pub(super) fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(".logops-healthz-probe");
+    File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_tail_is_cut_and_appends_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("20261122.ndjson"), b"{\"a\":1}\n{\"b\":").unwrap();
+        let mut f = DayFile::open(dir.path(), 20261122).unwrap();
+        assert_eq!(f.len(), 8);
+        f.append(b"{\"c\":3}\n").unwrap();
+        let text = std::fs::read_to_string(dir.path().join("20261122.ndjson")).unwrap();
+        assert_eq!(text, "{\"a\":1}\n{\"c\":3}\n");
+    }
+
+    #[test]
+    fn a_file_without_any_newline_is_emptied() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("20261122.ndjson"), b"partial").unwrap();
+        assert_eq!(DayFile::open(dir.path(), 20261122).unwrap().len(), 0);
+    }
+}

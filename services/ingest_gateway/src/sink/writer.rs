@@ -1,0 +1,187 @@
+//! The writer thread: group commit over the daily files.
+//!
+//! Loop: wait for a batch, drain whatever else is queued (up to
+//! [`MAX_GROUP_BYTES`]) into one group, append the group's batches for each day
+//! with one write, sync once (`always`), then acknowledge every batch. Under
+//! `interval` the loop wakes up to sync dirty files; under `never` it leaves
+//! syncing to the OS. On shutdown it drains the queue and syncs everything.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::file::DayFile;
+use super::{Job, Msg, Shared, SinkError};
+use crate::config::FsyncPolicy;
+use crate::metrics::Metrics;
+
+/// A group stops growing past this many bytes, bounding one write's size.
+const MAX_GROUP_BYTES: usize = 8 * 1024 * 1024;
+/// Files kept open (today's and, around midnight, yesterday's).
+const MAX_OPEN_FILES: usize = 2;
+
+pub(super) struct Writer {
+    dir: PathBuf,
+    policy: FsyncPolicy,
+    interval: Duration,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    files: Vec<DayFile>,
+    scratch: Vec<u8>,
+    last_sync: Instant,
+}
+
+impl Writer {
+    pub fn new(dir: PathBuf, policy: FsyncPolicy, interval: Duration, shared: Arc<Shared>, metrics: Arc<Metrics>) -> Self {
+        Writer { dir, policy, interval, shared, metrics, files: Vec::new(), scratch: Vec::new(), last_sync: Instant::now() }
+    }
+
+    /// Runs until a `Shutdown` message (or every sender is gone).
+    pub fn run(mut self, rx: Receiver<Msg>) {
+        let mut stopping = false;
+        while !stopping {
+            let first = match self.wait(&rx) {
+                Some(Some(msg)) => msg,
+                Some(None) => {
+                    self.sync_dirty();
+                    continue;
+                }
+                None => break,
+            };
+            let mut group = Vec::new();
+            let mut bytes = 0;
+            match first {
+                Msg::Batch(job) => {
+                    bytes += job.bytes.len();
+                    group.push(job);
+                }
+                Msg::Shutdown => stopping = true,
+            }
+            while bytes < MAX_GROUP_BYTES {
+                match rx.try_recv() {
+                    Ok(Msg::Batch(job)) => {
+                        bytes += job.bytes.len();
+                        group.push(job);
+                    }
+                    Ok(Msg::Shutdown) => stopping = true,
+                    Err(_) => break,
+                }
+            }
+            self.commit(group);
+        }
+        while let Ok(Msg::Batch(job)) = rx.try_recv() {
+            self.commit(vec![job]);
+        }
+        self.sync_dirty();
+        self.files.clear();
+    }
+
+    /// `Some(Some(msg))`, `Some(None)` when an interval sync is due, `None` when closed.
+    fn wait(&self, rx: &Receiver<Msg>) -> Option<Option<Msg>> {
+        let dirty = self.files.iter().any(|f| f.dirty);
+        if self.policy == FsyncPolicy::Interval && dirty {
+            let due = self.last_sync + self.interval;
+            let timeout = due.saturating_duration_since(Instant::now());
+            return match rx.recv_timeout(timeout) {
+                Ok(m) => Some(Some(m)),
+                Err(RecvTimeoutError::Timeout) => Some(None),
+                Err(RecvTimeoutError::Disconnected) => None,
+            };
+        }
+        rx.recv().ok().map(Some)
+    }
+
+    fn commit(&mut self, mut group: Vec<Job>) {
+        while !group.is_empty() {
+            let day = group[0].day;
+            let (jobs, rest): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|j| j.day == day);
+            group = rest;
+            let bytes: usize = jobs.iter().map(|j| j.bytes.len()).sum();
+            let result = self.write_day(day, &jobs, bytes);
+            self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            for job in jobs {
+                let _ = job.ack.send(result.clone());
+            }
+        }
+        if self.policy == FsyncPolicy::Interval && self.last_sync.elapsed() >= self.interval {
+            self.sync_dirty();
+        }
+    }
+
+    fn write_day(&mut self, day: u32, jobs: &[Job], bytes: usize) -> Result<(), SinkError> {
+        let idx = self.file_index(day).map_err(|e| self.failed(None, "open", &e))?;
+        let start = self.files[idx].len();
+        let appended = if jobs.len() == 1 {
+            self.files[idx].append(&jobs[0].bytes)
+        } else {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            jobs.iter().for_each(|j| scratch.extend_from_slice(&j.bytes));
+            let r = self.files[idx].append(&scratch);
+            self.scratch = scratch;
+            r
+        };
+        if let Err(e) = appended {
+            return Err(self.failed(Some(idx), "write", &e));
+        }
+        if self.policy.syncs_each_group() {
+            let t = Instant::now();
+            if let Err(e) = self.files[idx].sync() {
+                self.files[idx].rollback(start);
+                return Err(self.failed(Some(idx), "sync", &e));
+            }
+            self.metrics.sink_synced(t.elapsed());
+        }
+        self.metrics.sink_written(bytes);
+        self.shared.failing.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Records a failure; the file is closed so the next batch reopens it.
+    fn failed(&mut self, idx: Option<usize>, op: &str, e: &std::io::Error) -> SinkError {
+        if let Some(i) = idx {
+            let f = self.files.remove(i);
+            tracing::error!(path = %f.path.display(), op, error = %e, "sink append failed; batch rolled back");
+        } else {
+            tracing::error!(dir = %self.dir.display(), op, error = %e, "sink cannot open the daily file");
+        }
+        self.metrics.sink_error();
+        let msg = format!("{op} failed: {e}");
+        self.shared.failing.store(true, Ordering::Release);
+        if let Ok(mut last) = self.shared.last_error.lock() {
+            *last = Some(msg.clone());
+        }
+        SinkError::Unavailable(msg)
+    }
+
+    fn file_index(&mut self, day: u32) -> std::io::Result<usize> {
+        if let Some(i) = self.files.iter().position(|f| f.day == day) {
+            return Ok(i);
+        }
+        if self.files.len() >= MAX_OPEN_FILES {
+            let oldest = (0..self.files.len()).min_by_key(|&i| self.files[i].day).unwrap_or(0);
+            let mut f = self.files.remove(oldest);
+            if let Err(e) = f.sync() {
+                tracing::error!(path = %f.path.display(), error = %e, "sync on close failed");
+            }
+        }
+        self.files.push(DayFile::open(&self.dir, day)?);
+        Ok(self.files.len() - 1)
+    }
+
+    fn sync_dirty(&mut self) {
+        for f in self.files.iter_mut().filter(|f| f.dirty) {
+            let t = Instant::now();
+            match f.sync() {
+                Ok(()) => self.metrics.sink_synced(t.elapsed()),
+                Err(e) => {
+                    self.metrics.sink_error();
+                    tracing::error!(path = %f.path.display(), error = %e, "periodic sync failed");
+                }
+            }
+        }
+        self.last_sync = Instant::now();
+    }
+}

@@ -1,0 +1,404 @@
+//! Shared fixtures for the black-box tests: locate the built binaries, start a
+//! real `logops-gateway` on an ephemeral port with a temporary sink directory,
+//! talk plain HTTP to it, and read what it wrote to disk.
+//!
+//! Nothing here reaches into the gateway's internals: everything goes through
+//! the process, its HTTP port and its files, as a user would.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub mod check;
+pub mod clock;
+pub mod prom;
+pub mod raw;
+
+pub use check::{assert_head, assert_levels, keys_of, level_count, text_of, to_ndjson};
+pub use clock::{is_rfc3339_millis_z, UtcTime};
+pub use prom::{parse_metrics, sum_samples, Sample};
+pub use raw::{post_request, raw_request};
+
+/// Path of a binary built by this workspace (`target/<profile>/<name>`).
+///
+/// Integration tests run from `target/<profile>/deps/`, so the binaries sit one
+/// level up. `cargo test --workspace` builds every package's binaries first.
+pub fn bin_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "binary {} not found: run `cargo test --workspace` (it builds all binaries)",
+        path.display()
+    );
+    path
+}
+
+/// A running gateway process. Killed on drop if still running.
+pub struct Gateway {
+    child: Option<Child>,
+    /// `127.0.0.1:<port>` the gateway listens on.
+    pub addr: String,
+    /// The gateway's working directory (a temp dir unless given).
+    pub workdir: PathBuf,
+    /// Where the file sink writes (`<workdir>/ingest` by default).
+    pub sink_dir: PathBuf,
+    stderr: Arc<Mutex<String>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Builder for [`Gateway`]: extra environment, working directory.
+#[derive(Default)]
+pub struct GatewayBuilder {
+    env: Vec<(String, String)>,
+    workdir: Option<PathBuf>,
+}
+
+impl GatewayBuilder {
+    /// Sets one environment variable for the gateway process.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Runs the gateway in `dir` instead of a fresh temp dir (to restart on the same files).
+    pub fn workdir(mut self, dir: &Path) -> Self {
+        self.workdir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Starts the gateway and waits until it listens. Panics with its stderr if it exits.
+    pub fn start(self) -> Gateway {
+        self.try_start().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the gateway; `Err(stderr)` if it exits before listening.
+    pub fn try_start(self) -> Result<Gateway, String> {
+        let Spawned { mut child, stderr, rx, workdir, sink_dir, tmp } = self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                return Ok(Gateway {
+                    child: Some(child),
+                    addr,
+                    workdir,
+                    sink_dir,
+                    stderr,
+                    _tmp: tmp,
+                });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                let err = stderr.lock().unwrap().clone();
+                return Err(format!("gateway exited ({status}) before listening:\n{err}"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let err = stderr.lock().unwrap().clone();
+                return Err(format!("gateway did not listen within 20 s:\n{err}"));
+            }
+        }
+    }
+
+    /// Runs a gateway that is expected to refuse to start: waits (up to 20 s) for
+    /// it to exit and returns how. If it starts listening instead, it is killed and
+    /// the result says so (`listened: true`).
+    pub fn run_expecting_exit(self) -> Exited {
+        let Spawned { mut child, stderr, rx, .. } = self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if rx.recv_timeout(Duration::from_millis(20)).is_ok() {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                let text = stderr.lock().unwrap().clone();
+                return Exited { code: None, listened: true, stderr: text };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                // Let the reader thread drain the pipe (it ends at EOF).
+                let end = Instant::now() + Duration::from_secs(5);
+                while Arc::strong_count(&stderr) > 1 && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let text = stderr.lock().unwrap().clone();
+                return Exited { code: status.code(), listened: false, stderr: text };
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let text = stderr.lock().unwrap().clone();
+                return Exited { code: None, listened: false, stderr: text };
+            }
+        }
+    }
+
+    fn spawn(self) -> Spawned {
+        let (tmp, workdir) = match self.workdir {
+            Some(d) => (None, d),
+            None => {
+                let t = tempfile::tempdir().expect("tempdir");
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        let mut cmd = Command::new(bin_path("logops-gateway"));
+        cmd.current_dir(&workdir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LOGOPS_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut sink_dir = workdir.join("ingest");
+        cmd.env("LOGOPS_LISTEN", "127.0.0.1:0")
+            .env("LOGOPS_LOG_FORMAT", "text")
+            .env("LOGOPS_SINK_DIR", &sink_dir);
+        for (k, v) in &self.env {
+            if k == "LOGOPS_SINK_DIR" {
+                sink_dir = PathBuf::from(v);
+            }
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn logops-gateway");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().expect("stderr");
+        let buf = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                let mut b = buf.lock().unwrap();
+                b.push_str(&line);
+                b.push('\n');
+            }
+        });
+        Spawned { child, stderr, rx, workdir, sink_dir, tmp }
+    }
+}
+
+/// A freshly spawned gateway process, before it is known to listen.
+struct Spawned {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    rx: std::sync::mpsc::Receiver<String>,
+    workdir: PathBuf,
+    sink_dir: PathBuf,
+    tmp: Option<tempfile::TempDir>,
+}
+
+/// How a gateway run by [`GatewayBuilder::run_expecting_exit`] ended.
+#[derive(Debug)]
+pub struct Exited {
+    /// Exit code (`None` if killed by a signal, by the test, or still running at the deadline).
+    pub code: Option<i32>,
+    /// True if it started listening (it was then killed).
+    pub listened: bool,
+    /// Everything it wrote to stderr.
+    pub stderr: String,
+}
+
+/// A response as the tests see it.
+#[derive(Debug)]
+pub struct Resp {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// Raw body text.
+    pub text: String,
+}
+
+impl Resp {
+    /// Body parsed as JSON (panics with the body if it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text))
+    }
+
+    /// First header of that (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn to_resp(r: Result<http_resp::Response, ureq::Error>) -> Resp {
+    read_resp(r.expect("HTTP request failed"), true).expect("lenient read")
+}
+
+/// Status, headers and body text; an unreadable body is `""` if `lenient`, else `Err`.
+fn read_resp(mut r: http_resp::Response, lenient: bool) -> Result<Resp, String> {
+    let status = r.status().as_u16();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let text = match r.body_mut().read_to_string() {
+        Ok(t) => t,
+        Err(_) if lenient => String::new(),
+        Err(e) => return Err(e.to_string()),
+    };
+    Ok(Resp { status, headers, text })
+}
+
+/// POSTs to a full URL, returning transport failures (refused, reset, unreadable
+/// body) as `Err` instead of panicking: for clients racing a shutdown.
+pub fn try_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<Resp, String> {
+    let mut req = agent().post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    read_resp(req.send(body).map_err(|e| e.to_string())?, false)
+}
+
+mod http_resp {
+    pub type Response = ureq::http::Response<ureq::Body>;
+}
+
+impl Gateway {
+    /// A builder with no extra environment.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
+    }
+
+    /// Starts a gateway with default settings.
+    pub fn start() -> Gateway {
+        Self::builder().start()
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs `body` to `path` with the given headers (e.g. `("content-type", "text/csv")`).
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut req = agent().post(&self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        to_resp(req.send(body))
+    }
+
+    /// POSTs to `/v1/logs` with that content type.
+    pub fn ingest(&self, content_type: &str, body: &str) -> Resp {
+        self.post("/v1/logs", &[("content-type", content_type)], body.as_bytes())
+    }
+
+    /// GETs `path`.
+    pub fn get(&self, path: &str) -> Resp {
+        to_resp(agent().get(&self.url(path)).call())
+    }
+
+    /// Every line of every `*.ndjson` file in the sink dir, in file-name order.
+    pub fn stored_lines(&self) -> Vec<String> {
+        stored_lines(&self.sink_dir)
+    }
+
+    /// [`Self::stored_lines`] parsed as JSON objects.
+    pub fn stored_records(&self) -> Vec<serde_json::Value> {
+        self.stored_lines()
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line ({e}): {l}")))
+            .collect()
+    }
+
+    /// Everything the gateway wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (up to `timeout`) until stderr contains `needle`; returns whether it did.
+    pub fn wait_stderr(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Sends a signal (e.g. "TERM", "KILL") to the gateway.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit (up to `timeout`) and returns its exit code.
+    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        self.signal("TERM");
+        self.wait(Duration::from_secs(20))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Every line of every `*.ndjson` file in `dir`, in file-name order.
+pub fn stored_lines(dir: &Path) -> Vec<String> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
+            .collect(),
+        Err(_) => return Vec::new(),
+    };
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read sink file");
+        out.extend(text.lines().map(str::to_string));
+    }
+    out
+}

@@ -1,0 +1,168 @@
+//! The `logops-decrypt` CLI's logic over its inputs: key loading, then
+//! decryption to stdout or rotation in place, file by file.
+
+use std::fs::File;
+use std::io::{self, BufReader, Write};
+use std::path::PathBuf;
+
+use logops_gateway::pii::{Crypt, CryptError};
+
+use super::rewrite::rotate_file;
+use super::stream::{process, Op, Stats};
+use crate::env::EnvMap;
+
+/// The key variable read when `--key-env` is not given.
+pub const DEFAULT_KEY_ENV: &str = "LOGOPS_SECRET_KEY";
+
+/// Why no usable key list was found. Never contains key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The variable is absent or blank in the environment and the env file.
+    #[error("{var} is not set (environment or .env); generate a key with logops-keygen")]
+    Missing {
+        /// The variable name.
+        var: String,
+    },
+    /// The variable holds something that is not a Fernet key list.
+    #[error("{var}: {source}")]
+    Invalid {
+        /// The variable name.
+        var: String,
+        /// What is wrong (names the key's position, not its value).
+        source: CryptError,
+    },
+}
+
+/// The keys in variable `var` of `env`.
+///
+/// # Errors
+/// [`KeyError`] naming `var`.
+pub fn crypt_from_env(env: &EnvMap, var: &str) -> Result<Crypt, KeyError> {
+    let list = env.get(var).ok_or_else(|| KeyError::Missing {
+        var: var.to_string(),
+    })?;
+    Crypt::from_key_list(list).map_err(|source| KeyError::Invalid {
+        var: var.to_string(),
+        source,
+    })
+}
+
+/// An input of the CLI: a file, or standard input (`-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input, reported as `<stdin>`.
+    Stdin,
+    /// A file path.
+    File(PathBuf),
+}
+
+impl Input {
+    /// `-` is standard input, anything else a path.
+    pub fn parse(arg: &str) -> Self {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::File(PathBuf::from(arg))
+        }
+    }
+}
+
+/// Decrypts each input in turn to `out`; problems (including inputs that
+/// cannot be opened) go to `report`. Returns the summed counts.
+///
+/// # Errors
+/// Writing to `out` or `report` failed, or an input failed mid-read.
+pub fn decrypt_inputs(
+    inputs: &[Input],
+    crypt: &Crypt,
+    out: &mut impl Write,
+    report: &mut impl Write,
+) -> io::Result<Stats> {
+    let mut total = Stats::default();
+    for input in inputs {
+        let stats = match input {
+            Input::Stdin => process(
+                Op::Decrypt,
+                io::stdin().lock(),
+                "<stdin>",
+                crypt,
+                out,
+                report,
+            )?,
+            Input::File(path) => match File::open(path) {
+                Ok(f) => {
+                    let label = path.display().to_string();
+                    process(Op::Decrypt, BufReader::new(f), &label, crypt, out, report)?
+                }
+                Err(e) => {
+                    writeln!(report, "{}: cannot open: {e}", path.display())?;
+                    Stats {
+                        failures: 1,
+                        ..Stats::default()
+                    }
+                }
+            },
+        };
+        add(&mut total, stats);
+    }
+    Ok(total)
+}
+
+/// Rotates each input: files in place (one summary line each on `report`),
+/// standard input to `out`.
+///
+/// # Errors
+/// Writing to `out` or `report` failed.
+pub fn rotate_inputs(
+    inputs: &[Input],
+    crypt: &Crypt,
+    out: &mut impl Write,
+    report: &mut impl Write,
+) -> io::Result<Stats> {
+    let mut total = Stats::default();
+    for input in inputs {
+        let stats = match input {
+            Input::Stdin => process(
+                Op::Rotate,
+                io::stdin().lock(),
+                "<stdin>",
+                crypt,
+                out,
+                report,
+            )?,
+            Input::File(path) => match rotate_file(path, crypt, report) {
+                Ok(stats) => {
+                    let what = if stats.tokens == 0 {
+                        "unchanged, no token"
+                    } else {
+                        "rewritten"
+                    };
+                    writeln!(
+                        report,
+                        "{}: {} tokens rotated in {} records ({what})",
+                        path.display(),
+                        stats.tokens,
+                        stats.records
+                    )?;
+                    stats
+                }
+                Err(e) => {
+                    writeln!(report, "{e}")?;
+                    Stats {
+                        failures: 1,
+                        ..Stats::default()
+                    }
+                }
+            },
+        };
+        add(&mut total, stats);
+    }
+    Ok(total)
+}
+
+fn add(total: &mut Stats, s: Stats) {
+    total.records += s.records;
+    total.tokens += s.tokens;
+    total.failures += s.failures;
+}

@@ -1,0 +1,130 @@
+//! The tools' view of configuration: the process environment over the `.env`
+//! file, exactly as the gateway reads it (SPEC §6): `.env` in the working
+//! directory, or the file named by `LOGOPS_ENV_FILE`; the environment wins; a
+//! UTF-8 byte-order mark is ignored. Values are never printed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Why the env file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvError {
+    /// The file exists (or was named by `LOGOPS_ENV_FILE`) but cannot be read.
+    #[error("cannot read env file {}: {source}", path.display())]
+    Read {
+        /// The env file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line of the file is not `KEY=VALUE`.
+    #[error("env file {}: {message}", path.display())]
+    Parse {
+        /// The env file.
+        path: PathBuf,
+        /// The parser's message (it names the line, not the value).
+        message: String,
+    },
+}
+
+/// Merged configuration variables.
+#[derive(Debug, Clone, Default)]
+pub struct EnvMap {
+    vars: HashMap<String, String>,
+    /// The env file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl EnvMap {
+    /// The process environment over `.env` (or `$LOGOPS_ENV_FILE`).
+    ///
+    /// # Errors
+    /// The env file exists but cannot be read or parsed, or `LOGOPS_ENV_FILE`
+    /// names a file that does not exist.
+    pub fn load() -> Result<Self, EnvError> {
+        Self::from_parts(std::env::vars().collect())
+    }
+
+    /// Like [`EnvMap::load`], with `env` standing for the process environment.
+    ///
+    /// # Errors
+    /// As [`EnvMap::load`].
+    pub fn from_parts(env: HashMap<String, String>) -> Result<Self, EnvError> {
+        let explicit = env.get("LOGOPS_ENV_FILE").filter(|p| !p.trim().is_empty());
+        let path = PathBuf::from(explicit.map_or(".env", |p| p.as_str()));
+        let (mut vars, file) = match read_env_file(&path, explicit.is_some())? {
+            Some(vars) => (vars, Some(path)),
+            None => (HashMap::new(), None),
+        };
+        vars.extend(env);
+        Ok(Self { vars, file })
+    }
+
+    /// The value of `key`, trimmed; `None` when absent or blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The raw variables (for the gateway's `Config::from_map`).
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.vars
+    }
+}
+
+/// `Some(vars)` of the file, `None` if the default `.env` does not exist.
+fn read_env_file(path: &Path, explicit: bool) -> Result<Option<HashMap<String, String>>, EnvError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+        Err(source) => {
+            return Err(EnvError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut vars = HashMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        let (k, v) = item.map_err(|e| EnvError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        vars.insert(k, v);
+    }
+    Ok(Some(vars))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_wins_over_the_file_and_bom_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("custom.env");
+        std::fs::write(&file, "\u{feff}LOGOPS_A=from-file\nLOGOPS_B=file-only\n").unwrap();
+        let env = HashMap::from([
+            ("LOGOPS_ENV_FILE".to_string(), file.display().to_string()),
+            ("LOGOPS_A".to_string(), "from-env".to_string()),
+        ]);
+        let m = EnvMap::from_parts(env).unwrap();
+        assert_eq!(m.get("LOGOPS_A"), Some("from-env"));
+        assert_eq!(m.get("LOGOPS_B"), Some("file-only"));
+        assert_eq!(m.file.as_deref(), Some(file.as_path()));
+    }
+
+    #[test]
+    fn a_named_env_file_must_exist() {
+        let env = HashMap::from([(
+            "LOGOPS_ENV_FILE".to_string(),
+            "/nonexistent/logops.env".to_string(),
+        )]);
+        let err = EnvMap::from_parts(env).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/logops.env"), "{err}");
+    }
+}

@@ -15,11 +15,13 @@ pub mod check;
 pub mod clock;
 pub mod prom;
 pub mod raw;
+pub mod startup;
 
-pub use check::{assert_head, assert_levels, keys_of, level_count, text_of, to_ndjson};
+pub use check::{assert_head, assert_levels, keys_of, level_count, tail_keys, text_of, to_ndjson};
 pub use clock::{is_rfc3339_millis_z, UtcTime};
 pub use prom::{parse_metrics, sum_samples, Sample};
 pub use raw::{post_request, raw_request};
+pub use startup::Exited;
 
 /// Path of a binary built by this workspace (`target/<profile>/<name>`).
 ///
@@ -77,7 +79,14 @@ impl GatewayBuilder {
 
     /// Starts the gateway; `Err(stderr)` if it exits before listening.
     pub fn try_start(self) -> Result<Gateway, String> {
-        let Spawned { mut child, stderr, rx, workdir, sink_dir, tmp } = self.spawn();
+        let Spawned {
+            mut child,
+            stderr,
+            rx,
+            workdir,
+            sink_dir,
+            tmp,
+        } = self.spawn();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
@@ -93,7 +102,9 @@ impl GatewayBuilder {
             if let Ok(Some(status)) = child.try_wait() {
                 std::thread::sleep(Duration::from_millis(100));
                 let err = stderr.lock().unwrap().clone();
-                return Err(format!("gateway exited ({status}) before listening:\n{err}"));
+                return Err(format!(
+                    "gateway exited ({status}) before listening:\n{err}"
+                ));
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
@@ -103,39 +114,7 @@ impl GatewayBuilder {
         }
     }
 
-    /// Runs a gateway that is expected to refuse to start: waits (up to 20 s) for
-    /// it to exit and returns how. If it starts listening instead, it is killed and
-    /// the result says so (`listened: true`).
-    pub fn run_expecting_exit(self) -> Exited {
-        let Spawned { mut child, stderr, rx, .. } = self.spawn();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if rx.recv_timeout(Duration::from_millis(20)).is_ok() {
-                let _ = child.kill();
-                let _ = child.wait();
-                std::thread::sleep(Duration::from_millis(100));
-                let text = stderr.lock().unwrap().clone();
-                return Exited { code: None, listened: true, stderr: text };
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                // Let the reader thread drain the pipe (it ends at EOF).
-                let end = Instant::now() + Duration::from_secs(5);
-                while Arc::strong_count(&stderr) > 1 && Instant::now() < end {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                let text = stderr.lock().unwrap().clone();
-                return Exited { code: status.code(), listened: false, stderr: text };
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                let text = stderr.lock().unwrap().clone();
-                return Exited { code: None, listened: false, stderr: text };
-            }
-        }
-    }
-
-    fn spawn(self) -> Spawned {
+    pub(crate) fn spawn(self) -> Spawned {
         let (tmp, workdir) = match self.workdir {
             Some(d) => (None, d),
             None => {
@@ -180,29 +159,26 @@ impl GatewayBuilder {
                 b.push('\n');
             }
         });
-        Spawned { child, stderr, rx, workdir, sink_dir, tmp }
+        Spawned {
+            child,
+            stderr,
+            rx,
+            workdir,
+            sink_dir,
+            tmp,
+        }
     }
 }
 
 /// A freshly spawned gateway process, before it is known to listen.
-struct Spawned {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    rx: std::sync::mpsc::Receiver<String>,
-    workdir: PathBuf,
-    sink_dir: PathBuf,
-    tmp: Option<tempfile::TempDir>,
-}
-
-/// How a gateway run by [`GatewayBuilder::run_expecting_exit`] ended.
-#[derive(Debug)]
-pub struct Exited {
-    /// Exit code (`None` if killed by a signal, by the test, or still running at the deadline).
-    pub code: Option<i32>,
-    /// True if it started listening (it was then killed).
-    pub listened: bool,
-    /// Everything it wrote to stderr.
-    pub stderr: String,
+pub(crate) struct Spawned {
+    pub(crate) child: Child,
+    pub(crate) stderr: Arc<Mutex<String>>,
+    /// Receives the address once the "listening on" line appears.
+    pub(crate) rx: std::sync::mpsc::Receiver<String>,
+    pub(crate) workdir: PathBuf,
+    pub(crate) sink_dir: PathBuf,
+    pub(crate) tmp: Option<tempfile::TempDir>,
 }
 
 /// A response as the tests see it.
@@ -225,7 +201,10 @@ impl Resp {
 
     /// First header of that (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -254,7 +233,11 @@ fn read_resp(mut r: http_resp::Response, lenient: bool) -> Result<Resp, String> 
         Err(_) if lenient => String::new(),
         Err(e) => return Err(e.to_string()),
     };
-    Ok(Resp { status, headers, text })
+    Ok(Resp {
+        status,
+        headers,
+        text,
+    })
 }
 
 /// POSTs to a full URL, returning transport failures (refused, reset, unreadable
@@ -298,7 +281,11 @@ impl Gateway {
 
     /// POSTs to `/v1/logs` with that content type.
     pub fn ingest(&self, content_type: &str, body: &str) -> Resp {
-        self.post("/v1/logs", &[("content-type", content_type)], body.as_bytes())
+        self.post(
+            "/v1/logs",
+            &[("content-type", content_type)],
+            body.as_bytes(),
+        )
     }
 
     /// GETs `path`.

@@ -15,7 +15,8 @@ use crate::Resp;
 /// If the connection fails, the response is malformed, or nothing arrives within 30 s.
 pub fn raw_request(addr: &str, request: &[u8]) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     s.write_all(request).expect("write request");
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
@@ -23,8 +24,14 @@ pub fn raw_request(addr: &str, request: &[u8]) -> Resp {
         if let Some(i) = find(&buf, b"\r\n\r\n") {
             break i;
         }
-        let n = s.read(&mut chunk).unwrap_or_else(|e| panic!("read response head: {e}"));
-        assert!(n > 0, "connection closed before a response head: {:?}", String::from_utf8_lossy(&buf));
+        let n = s
+            .read(&mut chunk)
+            .unwrap_or_else(|e| panic!("read response head: {e}"));
+        assert!(
+            n > 0,
+            "connection closed before a response head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
@@ -41,7 +48,8 @@ pub fn raw_request(addr: &str, request: &[u8]) -> Resp {
         .collect();
     let mut body = buf[head_end + 4..].to_vec();
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let chunked = header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     let length: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
     loop {
         let complete = match (chunked, length) {
@@ -59,12 +67,21 @@ pub fn raw_request(addr: &str, request: &[u8]) -> Resp {
         }
     }
     let body = if chunked {
-        dechunk(&body).unwrap_or_else(|| panic!("truncated chunked body: {:?}", String::from_utf8_lossy(&body)))
+        dechunk(&body).unwrap_or_else(|| {
+            panic!(
+                "truncated chunked body: {:?}",
+                String::from_utf8_lossy(&body)
+            )
+        })
     } else {
         body.truncate(length.unwrap_or(body.len()));
         body
     };
-    Resp { status, headers, text: String::from_utf8_lossy(&body).to_string() }
+    Resp {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&body).to_string(),
+    }
 }
 
 /// Builds a `POST` request with `Connection: close`, the given extra header lines
@@ -110,7 +127,10 @@ mod tests {
 
     #[test]
     fn dechunks_complete_bodies_only() {
-        assert_eq!(dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(), b"abcde");
+        assert_eq!(
+            dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
+            b"abcde"
+        );
         assert!(dechunk(b"3\r\nabc\r\n2\r\nd").is_none());
     }
 }

@@ -10,7 +10,12 @@ use logops_e2e::Gateway;
 use serde_json::{json, Value};
 
 fn records(n: usize) -> String {
-    Value::from((0..n).map(|i| json!({"msg": format!("m{i} bob@example.com")})).collect::<Vec<_>>()).to_string()
+    Value::from(
+        (0..n)
+            .map(|i| json!({"msg": format!("m{i} bob@example.com")}))
+            .collect::<Vec<_>>(),
+    )
+    .to_string()
 }
 
 /// Asserts a batch of `n` records is refused as too many with that `limit`.
@@ -34,19 +39,31 @@ fn write(path: &Path, text: &str) {
 #[test]
 fn dotenv_in_workdir_is_read_and_its_bom_ignored() {
     let work = tempfile::tempdir().unwrap();
-    write(&work.path().join(".env"), "\u{feff}LOGOPS_MAX_RECORDS=2\n# a comment\nLOGOPS_MASK_PII=\"false\"\n");
+    write(
+        &work.path().join(".env"),
+        "\u{feff}LOGOPS_MAX_RECORDS=2\n# a comment\nLOGOPS_MASK_PII=\"false\"\n",
+    );
     let gw = Gateway::builder().workdir(work.path()).start();
     assert_too_many(&gw, 3, 2);
     assert_accepts(&gw, 2);
     let recs = gw.stored_records();
-    assert_eq!(recs[0]["msg"], "m0 bob@example.com", "LOGOPS_MASK_PII=false from .env");
+    assert_eq!(
+        recs[0]["msg"], "m0 bob@example.com",
+        "LOGOPS_MASK_PII=false from .env"
+    );
 }
 
 #[test]
 fn environment_wins_over_dotenv() {
     let work = tempfile::tempdir().unwrap();
-    write(&work.path().join(".env"), "LOGOPS_MAX_RECORDS=2\nLOGOPS_MASK_PII=false\n");
-    let gw = Gateway::builder().workdir(work.path()).env("LOGOPS_MAX_RECORDS", "5").start();
+    write(
+        &work.path().join(".env"),
+        "LOGOPS_MAX_RECORDS=2\nLOGOPS_MASK_PII=false\n",
+    );
+    let gw = Gateway::builder()
+        .workdir(work.path())
+        .env("LOGOPS_MAX_RECORDS", "5")
+        .start();
     assert_accepts(&gw, 3);
     assert_too_many(&gw, 6, 5);
     // Keys the environment does not set still come from .env.
@@ -60,7 +77,10 @@ fn logops_env_file_names_the_file_to_read() {
     write(&work.path().join(".env"), "LOGOPS_MAX_RECORDS=50\n");
     let custom = elsewhere.path().join("gateway.env");
     write(&custom, "LOGOPS_MAX_RECORDS=1\n");
-    let gw = Gateway::builder().workdir(work.path()).env("LOGOPS_ENV_FILE", custom.to_str().unwrap()).start();
+    let gw = Gateway::builder()
+        .workdir(work.path())
+        .env("LOGOPS_ENV_FILE", custom.to_str().unwrap())
+        .start();
     assert_too_many(&gw, 2, 1);
     assert_accepts(&gw, 1);
 }
@@ -69,12 +89,25 @@ fn logops_env_file_names_the_file_to_read() {
 fn unknown_keys_are_warned_about_with_the_closest_known_key() {
     let work = tempfile::tempdir().unwrap();
     write(&work.path().join(".env"), "LOGOPS_MAKS_PII=false\n");
-    let gw = Gateway::builder().workdir(work.path()).env("LOGOPS_FSYNK", "never").start();
-    for (unknown, closest) in [("LOGOPS_FSYNK", "LOGOPS_FSYNC"), ("LOGOPS_MAKS_PII", "LOGOPS_MASK_PII")] {
-        assert!(gw.wait_stderr(unknown, Duration::from_secs(10)), "no warning about {unknown}:\n{}", gw.stderr());
+    let gw = Gateway::builder()
+        .workdir(work.path())
+        .env("LOGOPS_FSYNK", "never")
+        .start();
+    for (unknown, closest) in [
+        ("LOGOPS_FSYNK", "LOGOPS_FSYNC"),
+        ("LOGOPS_MAKS_PII", "LOGOPS_MASK_PII"),
+    ] {
+        assert!(
+            gw.wait_stderr(unknown, Duration::from_secs(10)),
+            "no warning about {unknown}:\n{}",
+            gw.stderr()
+        );
         let stderr = gw.stderr();
         let line = stderr.lines().find(|l| l.contains(unknown)).unwrap();
-        assert!(line.contains(closest), "warning about {unknown} should suggest {closest}: {line}");
+        assert!(
+            line.contains(closest),
+            "warning about {unknown} should suggest {closest}: {line}"
+        );
     }
     // The misspelt key had no effect: masking is still on.
     assert_accepts(&gw, 1);
@@ -86,7 +119,11 @@ fn invalid_values_stop_start_up_naming_the_key() {
     let cases: &[(&str, &str, &[&str])] = &[
         ("LOGOPS_MAX_BODY_BYTES", "lots", &[]),
         ("LOGOPS_MAX_RECORDS", "-5", &[]),
-        ("LOGOPS_FSYNC", "sometimes", &["always", "interval", "never"]),
+        (
+            "LOGOPS_FSYNC",
+            "sometimes",
+            &["always", "interval", "never"],
+        ),
         ("LOGOPS_LOG_FORMAT", "xml", &["text", "json"]),
         ("LOGOPS_MASK_PII", "maybe", &[]),
         ("LOGOPS_DEBUG_SAMPLE", "yes please", &[]),
@@ -97,10 +134,22 @@ fn invalid_values_stop_start_up_naming_the_key() {
     for (key, value, accepts) in cases {
         let out = Gateway::builder().env(key, value).run_expecting_exit();
         assert!(!out.listened, "{key}={value} was accepted:\n{}", out.stderr);
-        assert!(matches!(out.code, Some(c) if c != 0), "{key}={value}: exit code {:?}", out.code);
-        assert!(out.stderr.contains(key), "{key}={value}: stderr must name the key:\n{}", out.stderr);
+        assert!(
+            matches!(out.code, Some(c) if c != 0),
+            "{key}={value}: exit code {:?}",
+            out.code
+        );
+        assert!(
+            out.stderr.contains(key),
+            "{key}={value}: stderr must name the key:\n{}",
+            out.stderr
+        );
         for word in *accepts {
-            assert!(out.stderr.contains(word), "{key}: stderr should say it accepts {word}:\n{}", out.stderr);
+            assert!(
+                out.stderr.contains(word),
+                "{key}: stderr should say it accepts {word}:\n{}",
+                out.stderr
+            );
         }
     }
 }
@@ -108,9 +157,20 @@ fn invalid_values_stop_start_up_naming_the_key() {
 #[test]
 fn invalid_value_in_dotenv_also_stops_start_up() {
     let work = tempfile::tempdir().unwrap();
-    write(&work.path().join(".env"), "\u{feff}LOGOPS_FSYNC=sometimes\n");
+    write(
+        &work.path().join(".env"),
+        "\u{feff}LOGOPS_FSYNC=sometimes\n",
+    );
     let out = Gateway::builder().workdir(work.path()).run_expecting_exit();
-    assert!(!out.listened, "started with LOGOPS_FSYNC=sometimes in .env:\n{}", out.stderr);
-    assert!(matches!(out.code, Some(c) if c != 0), "exit code {:?}", out.code);
+    assert!(
+        !out.listened,
+        "started with LOGOPS_FSYNC=sometimes in .env:\n{}",
+        out.stderr
+    );
+    assert!(
+        matches!(out.code, Some(c) if c != 0),
+        "exit code {:?}",
+        out.code
+    );
     assert!(out.stderr.contains("LOGOPS_FSYNC"), "{}", out.stderr);
 }

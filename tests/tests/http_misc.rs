@@ -32,7 +32,9 @@ const SPEC_METRICS: &[&str] = &[
 /// True if some sample belongs to metric `name` (histograms: `_bucket`/`_count`).
 fn has_metric(samples: &[Sample], name: &str) -> bool {
     let (bucket, count) = (format!("{name}_bucket"), format!("{name}_count"));
-    samples.iter().any(|s| s.name == name || s.name == bucket || s.name == count)
+    samples
+        .iter()
+        .any(|s| s.name == name || s.name == bucket || s.name == count)
 }
 
 fn metrics(gw: &Gateway) -> Vec<Sample> {
@@ -72,8 +74,14 @@ fn healthz_reports_status_version_and_sink() {
     assert_eq!(j["version"], logops_gateway::VERSION);
     assert_eq!(j["pii_encryption"], false);
     assert_eq!(j["file_sink"], true);
-    let dir = j["file_sink_dir"].as_str().unwrap_or_else(|| panic!("file_sink_dir: {j}"));
-    assert!(same_dir(Path::new(dir), &gw.sink_dir), "{dir} vs {}", gw.sink_dir.display());
+    let dir = j["file_sink_dir"]
+        .as_str()
+        .unwrap_or_else(|| panic!("file_sink_dir: {j}"));
+    assert!(
+        same_dir(Path::new(dir), &gw.sink_dir),
+        "{dir} vs {}",
+        gw.sink_dir.display()
+    );
 }
 
 #[test]
@@ -85,10 +93,18 @@ fn healthz_degraded_when_the_sink_dir_is_not_a_directory() {
     assert_eq!(r.status, 503, "{}", r.text);
     let j = r.json();
     assert_eq!(j["status"], "degraded");
-    assert!(j["reason"].as_str().is_some_and(|s| !s.is_empty()), "reason: {j}");
+    assert!(
+        j["reason"].as_str().is_some_and(|s| !s.is_empty()),
+        "reason: {j}"
+    );
     restore_sink_dir(&gw.sink_dir);
     let r = gw.get("/healthz");
-    assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("ok")), "recovers: {}", r.text);
+    assert_eq!(
+        (r.status, r.json()["status"].as_str()),
+        (200, Some("ok")),
+        "recovers: {}",
+        r.text
+    );
 }
 
 #[test]
@@ -113,17 +129,33 @@ fn healthz_degraded_when_the_sink_dir_is_read_only() {
 fn ingest_answers_sink_unavailable_and_writes_nothing_when_the_dir_is_unusable() {
     let gw = Gateway::start();
     make_sink_dir_a_file(&gw.sink_dir);
-    let r = gw.ingest("application/json", r#"[{"msg":"lost?"},{"msg":"lost too?"}]"#);
+    let r = gw.ingest(
+        "application/json",
+        r#"[{"msg":"lost?"},{"msg":"lost too?"}]"#,
+    );
     assert_eq!(r.status, 503, "{}", r.text);
     assert_eq!(r.json()["error"], "sink_unavailable", "{}", r.text);
     assert_eq!(std::fs::read(&gw.sink_dir).unwrap(), b"not a directory\n");
     let m = metrics(&gw);
-    assert!(sum_samples(&m, "logops_rejected_total", &[("reason", "sink_unavailable")]) >= 1.0);
-    assert!(sum_samples(&m, "logops_sink_errors_total", &[]) >= 1.0, "sink error counted");
+    assert!(
+        sum_samples(
+            &m,
+            "logops_rejected_total",
+            &[("reason", "sink_unavailable")]
+        ) >= 1.0
+    );
+    assert!(
+        sum_samples(&m, "logops_sink_errors_total", &[]) >= 1.0,
+        "sink error counted"
+    );
     restore_sink_dir(&gw.sink_dir);
     let r = gw.ingest("application/json", r#"{"msg":"after repair"}"#);
     assert_eq!(r.status, 200, "{}", r.text);
-    let msgs: Vec<Value> = gw.stored_records().iter().map(|r| r["msg"].clone()).collect();
+    let msgs: Vec<Value> = gw
+        .stored_records()
+        .iter()
+        .map(|r| r["msg"].clone())
+        .collect();
     assert_eq!(msgs, [json!("after repair")]);
 }
 
@@ -138,30 +170,58 @@ fn success_response_shape() {
     ]);
     let r = gw.post(
         "/v1/logs",
-        &[("content-type", "application/json"), ("x-emitter", "em"), ("x-scenario-id", "sc")],
+        &[
+            ("content-type", "application/json"),
+            ("x-emitter", "em"),
+            ("x-scenario-id", "sc"),
+        ],
         body.to_string().as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     let j = r.json();
     assert_eq!(j["accepted"], 4);
     assert!(j["ts"].as_str().is_some_and(is_rfc3339_millis_z), "ts: {j}");
-    assert_eq!((j["emitter"].as_str(), j["scenario"].as_str()), (Some("em"), Some("sc")));
-    assert_eq!((j["missing_ts"].as_u64(), j["missing_level"].as_u64(), j["invalid_ts"].as_u64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(
+        (j["emitter"].as_str(), j["scenario"].as_str()),
+        (Some("em"), Some("sc"))
+    );
+    assert_eq!(
+        (
+            j["missing_ts"].as_u64(),
+            j["missing_level"].as_u64(),
+            j["invalid_ts"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
     assert_levels(&j, &[("ERROR", 1), ("INFO", 2), ("WARN", 1)]);
-    assert!(j.get("sample").is_none(), "no sample unless LOGOPS_DEBUG_SAMPLE: {j}");
+    assert!(
+        j.get("sample").is_none(),
+        "no sample unless LOGOPS_DEBUG_SAMPLE: {j}"
+    );
 }
 
 #[test]
 fn debug_sample_returns_the_first_stored_records() {
-    let gw = Gateway::builder().env("LOGOPS_DEBUG_SAMPLE", "true").env("LOGOPS_DEBUG_SAMPLE_SIZE", "2").start();
+    let gw = Gateway::builder()
+        .env("LOGOPS_DEBUG_SAMPLE", "true")
+        .env("LOGOPS_DEBUG_SAMPLE_SIZE", "2")
+        .start();
     let body = json!([{"msg": "one alice@example.com"}, {"msg": "two", "level": "warn"}, {"msg": "three"}]);
     let r = gw.ingest("application/json", &body.to_string());
     assert_eq!(r.status, 200, "{}", r.text);
     let stored = gw.stored_records();
-    assert_eq!(r.json()["sample"], Value::from(stored[..2].to_vec()), "sample = first stored records");
+    assert_eq!(
+        r.json()["sample"],
+        Value::from(stored[..2].to_vec()),
+        "sample = first stored records"
+    );
     assert_eq!(stored[0]["msg"], "one a***@example.com");
     let r = gw.ingest("application/json", r#"{"msg":"single"}"#);
-    assert_eq!(r.json()["sample"], json!([gw.stored_records()[3]]), "a batch smaller than the sample size");
+    assert_eq!(
+        r.json()["sample"],
+        json!([gw.stored_records()[3]]),
+        "a batch smaller than the sample size"
+    );
 }
 
 #[test]
@@ -175,14 +235,22 @@ fn metrics_expose_every_spec_name_after_traffic() {
         .env("LOGOPS_HOUSEKEEP_AUTORUN", "true")
         .env("LOGOPS_RETENTION_DAYS", "1")
         .start();
-    let headers = [("content-type", "application/json"), ("x-emitter", "em1"), ("x-scenario-id", "sc1")];
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-emitter", "em1"),
+        ("x-scenario-id", "sc1"),
+    ];
     let body = json!([
         {"msg": "a", "level": "error", "ts": "2024-05-01T12:00:00Z"},
         {"msg": "b"},
         {"msg": "c", "ts": "garbage", "level": "warn"},
         {"msg": "d", "level": "info"}
     ]);
-    assert_eq!(gw.post("/v1/logs", &headers, body.to_string().as_bytes()).status, 200);
+    assert_eq!(
+        gw.post("/v1/logs", &headers, body.to_string().as_bytes())
+            .status,
+        200
+    );
     assert_eq!(gw.post("/v1/logs", &headers, b"{\"msg\":").status, 400);
     // Housekeeping runs at start, possibly after the listener is up: wait for it.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -192,50 +260,121 @@ fn metrics_expose_every_spec_name_after_traffic() {
         m = metrics(&gw);
     }
     let missing: Vec<&&str> = SPEC_METRICS.iter().filter(|n| !has_metric(&m, n)).collect();
-    assert!(missing.is_empty(), "metrics without samples: {missing:?}\n{}", gw.get("/metrics").text);
-    assert!(!sink.join("20000101.ndjson").exists(), "expired file removed by housekeeping");
+    assert!(
+        missing.is_empty(),
+        "metrics without samples: {missing:?}\n{}",
+        gw.get("/metrics").text
+    );
+    assert!(
+        !sink.join("20000101.ndjson").exists(),
+        "expired file removed by housekeeping"
+    );
 
     let es = [("emitter", "em1"), ("scenario_id", "sc1")];
     assert_eq!(sum_samples(&m, "logops_accepted_total", &es), 4.0);
     assert_eq!(sum_samples(&m, "logops_missing_ts_total", &es), 2.0);
     assert_eq!(sum_samples(&m, "logops_missing_level_total", &es), 1.0);
     assert_eq!(sum_samples(&m, "logops_parse_errors_total", &es), 1.0);
-    assert_eq!(sum_samples(&m, "logops_invalid_ts_total", &[("emitter", "em1")]), 1.0);
+    assert_eq!(
+        sum_samples(&m, "logops_invalid_ts_total", &[("emitter", "em1")]),
+        1.0
+    );
     for (level, n) in [("ERROR", 1.0), ("INFO", 2.0), ("WARN", 1.0), ("DEBUG", 0.0)] {
-        assert_eq!(sum_samples(&m, "logops_ingested_total", &[("emitter", "em1"), ("level", level)]), n, "{level}");
+        assert_eq!(
+            sum_samples(
+                &m,
+                "logops_ingested_total",
+                &[("emitter", "em1"), ("level", level)]
+            ),
+            n,
+            "{level}"
+        );
     }
-    assert_eq!(sum_samples(&m, "logops_rejected_total", &[("reason", "invalid_json"), ("emitter", "em1")]), 1.0);
-    assert_eq!(sum_samples(&m, "logops_build_info", &[("version", logops_gateway::VERSION)]), 1.0);
+    assert_eq!(
+        sum_samples(
+            &m,
+            "logops_rejected_total",
+            &[("reason", "invalid_json"), ("emitter", "em1")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum_samples(
+            &m,
+            "logops_build_info",
+            &[("version", logops_gateway::VERSION)]
+        ),
+        1.0
+    );
     let stored_bytes: usize = gw.stored_lines().iter().map(|l| l.len() + 1).sum();
-    assert_eq!(sum_samples(&m, "logops_sink_bytes_total", &[]), stored_bytes as f64);
+    assert_eq!(
+        sum_samples(&m, "logops_sink_bytes_total", &[]),
+        stored_bytes as f64
+    );
     assert!(sum_samples(&m, "logops_batch_size_count", &[]) >= 1.0);
     assert!(sum_samples(&m, "logops_batch_latency_seconds_count", &es) >= 1.0);
-    assert!(sum_samples(&m, "logops_sink_sync_seconds_count", &[]) >= 1.0, "LOGOPS_FSYNC=always syncs");
+    assert!(
+        sum_samples(&m, "logops_sink_sync_seconds_count", &[]) >= 1.0,
+        "LOGOPS_FSYNC=always syncs"
+    );
     assert!(sum_samples(&m, "logops_housekeeping_files_total", &[]) >= 1.0);
 }
 
 #[test]
 fn metric_label_values_are_capped_with_other() {
-    let gw = Gateway::builder().env("LOGOPS_MAX_LABEL_VALUES", "3").start();
+    let gw = Gateway::builder()
+        .env("LOGOPS_MAX_LABEL_VALUES", "3")
+        .start();
     for i in 0..10 {
         let emitter = format!("e{i}");
         let r = gw.post(
             "/v1/logs",
-            &[("content-type", "application/json"), ("x-emitter", &emitter)],
+            &[
+                ("content-type", "application/json"),
+                ("x-emitter", &emitter),
+            ],
             br#"{"msg":"x","level":"info"}"#,
         );
         assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(r.json()["emitter"], emitter.as_str(), "the response keeps the real emitter");
+        assert_eq!(
+            r.json()["emitter"],
+            emitter.as_str(),
+            "the response keeps the real emitter"
+        );
     }
     let m = metrics(&gw);
-    for name in ["logops_accepted_total", "logops_ingested_total", "logops_missing_ts_total"] {
-        let mut values: Vec<&str> = m.iter().filter(|s| s.name == name).filter_map(|s| s.label("emitter")).collect();
+    for name in [
+        "logops_accepted_total",
+        "logops_ingested_total",
+        "logops_missing_ts_total",
+    ] {
+        let mut values: Vec<&str> = m
+            .iter()
+            .filter(|s| s.name == name)
+            .filter_map(|s| s.label("emitter"))
+            .collect();
         values.sort_unstable();
         values.dedup();
-        assert_eq!(values, ["_other", "e0", "e1", "e2"], "{name} emitter values");
-        assert_eq!(sum_samples(&m, name, &[]), 10.0, "{name}: no count lost to the cap");
+        assert_eq!(
+            values,
+            ["_other", "e0", "e1", "e2"],
+            "{name} emitter values"
+        );
+        assert_eq!(
+            sum_samples(&m, name, &[]),
+            10.0,
+            "{name}: no count lost to the cap"
+        );
     }
-    let mut on_disk: Vec<String> = gw.stored_records().iter().map(|r| r["emitter"].as_str().unwrap().to_string()).collect();
+    let mut on_disk: Vec<String> = gw
+        .stored_records()
+        .iter()
+        .map(|r| r["emitter"].as_str().unwrap().to_string())
+        .collect();
     on_disk.sort();
-    assert_eq!(on_disk, (0..10).map(|i| format!("e{i}")).collect::<Vec<_>>(), "records keep the real emitter");
+    assert_eq!(
+        on_disk,
+        (0..10).map(|i| format!("e{i}")).collect::<Vec<_>>(),
+        "records keep the real emitter"
+    );
 }

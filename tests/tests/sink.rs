@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 
 /// `n` records tagged with their batch id and sequence number.
 fn batch(id: &str, n: usize) -> Vec<Value> {
-    (0..n).map(|seq| json!({"msg": format!("{id} #{seq}"), "level": "info", "batch": id, "seq": seq})).collect()
+    (0..n)
+        .map(|seq| json!({"msg": format!("{id} #{seq}"), "level": "info", "batch": id, "seq": seq}))
+        .collect()
 }
 
 /// Checks that every batch found on disk is complete (`sizes[id]` records, seq
@@ -23,14 +25,35 @@ fn check_batches(records: &[Value], sizes: &BTreeMap<String, usize>) -> HashSet<
     let mut found = HashSet::new();
     let mut i = 0;
     while i < records.len() {
-        let id = records[i]["batch"].as_str().unwrap_or_else(|| panic!("untagged record {}", records[i])).to_string();
-        let n = *sizes.get(&id).unwrap_or_else(|| panic!("unknown batch {id}"));
-        assert!(found.insert(id.clone()), "batch {id} appears twice (or split) on disk");
-        assert!(i + n <= records.len(), "batch {id} truncated at the end of the file");
+        let id = records[i]["batch"]
+            .as_str()
+            .unwrap_or_else(|| panic!("untagged record {}", records[i]))
+            .to_string();
+        let n = *sizes
+            .get(&id)
+            .unwrap_or_else(|| panic!("unknown batch {id}"));
+        assert!(
+            found.insert(id.clone()),
+            "batch {id} appears twice (or split) on disk"
+        );
+        assert!(
+            i + n <= records.len(),
+            "batch {id} truncated at the end of the file"
+        );
         for (seq, r) in records[i..i + n].iter().enumerate() {
-            assert_eq!(r["batch"], id.as_str(), "batch {id} interleaved at line {}", i + seq + 1);
+            assert_eq!(
+                r["batch"],
+                id.as_str(),
+                "batch {id} interleaved at line {}",
+                i + seq + 1
+            );
             // CSV cells are strings, JSON numbers are numbers: compare as text.
-            assert_eq!(text_of(&r["seq"]), seq.to_string(), "batch {id} out of order at line {}", i + seq + 1);
+            assert_eq!(
+                text_of(&r["seq"]),
+                seq.to_string(),
+                "batch {id} out of order at line {}",
+                i + seq + 1
+            );
         }
         i += n;
     }
@@ -49,9 +72,15 @@ fn writes_to_the_utc_day_file_in_the_sink_dir() {
         .filter(|n| n.ends_with(".ndjson"))
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
-    assert!(names[0] == format!("{before}.ndjson") || names[0] == format!("{after}.ndjson"), "{names:?}");
+    assert!(
+        names[0] == format!("{before}.ndjson") || names[0] == format!("{after}.ndjson"),
+        "{names:?}"
+    );
     let text = std::fs::read_to_string(gw.sink_dir.join(&names[0])).unwrap();
-    assert!(text.ends_with('\n') && text.lines().count() == 1, "{text:?}");
+    assert!(
+        text.ends_with('\n') && text.lines().count() == 1,
+        "{text:?}"
+    );
 }
 
 #[test]
@@ -59,12 +88,30 @@ fn sink_dir_is_created_and_restarts_append() {
     let work = tempfile::tempdir().unwrap();
     let sink = work.path().join("deep/nested/ingest");
     let sink_str = sink.to_str().unwrap();
-    let mut gw = Gateway::builder().workdir(work.path()).env("LOGOPS_SINK_DIR", sink_str).start();
-    assert_eq!(gw.ingest("application/json", r#"{"msg":"first run"}"#).status, 200);
+    let mut gw = Gateway::builder()
+        .workdir(work.path())
+        .env("LOGOPS_SINK_DIR", sink_str)
+        .start();
+    assert_eq!(
+        gw.ingest("application/json", r#"{"msg":"first run"}"#)
+            .status,
+        200
+    );
     assert_eq!(gw.stop(), Some(0));
-    let gw = Gateway::builder().workdir(work.path()).env("LOGOPS_SINK_DIR", sink_str).start();
-    assert_eq!(gw.ingest("application/json", r#"{"msg":"second run"}"#).status, 200);
-    let msgs: Vec<Value> = gw.stored_records().iter().map(|r| r["msg"].clone()).collect();
+    let gw = Gateway::builder()
+        .workdir(work.path())
+        .env("LOGOPS_SINK_DIR", sink_str)
+        .start();
+    assert_eq!(
+        gw.ingest("application/json", r#"{"msg":"second run"}"#)
+            .status,
+        200
+    );
+    let msgs: Vec<Value> = gw
+        .stored_records()
+        .iter()
+        .map(|r| r["msg"].clone())
+        .collect();
     assert_eq!(msgs, [json!("first run"), json!("second run")]);
 }
 
@@ -118,20 +165,45 @@ fn gzip_and_zstd_bodies_are_decoded() {
     let json_body = Value::from(batch("gz", 3)).to_string();
     let r = gw.post(
         "/v1/logs",
-        &[("content-type", "application/json"), ("content-encoding", "gzip")],
+        &[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
         &gzip(json_body.as_bytes()),
     );
-    assert_eq!((r.status, r.json()["accepted"].as_u64()), (200, Some(3)), "{}", r.text);
+    assert_eq!(
+        (r.status, r.json()["accepted"].as_u64()),
+        (200, Some(3)),
+        "{}",
+        r.text
+    );
     let nd = to_ndjson(&batch("zs", 2));
     let r = gw.post(
         "/v1/logs",
-        &[("content-type", "application/x-ndjson"), ("content-encoding", "zstd")],
+        &[
+            ("content-type", "application/x-ndjson"),
+            ("content-encoding", "zstd"),
+        ],
         &zstd(nd.as_bytes()),
     );
-    assert_eq!((r.status, r.json()["accepted"].as_u64()), (200, Some(2)), "{}", r.text);
+    assert_eq!(
+        (r.status, r.json()["accepted"].as_u64()),
+        (200, Some(2)),
+        "{}",
+        r.text
+    );
     let csv = "msg,batch,seq\n\"csv, gzipped\",cz,0\n";
-    let r = gw.post("/v1/logs", &[("content-type", "text/csv"), ("content-encoding", "GZIP")], &gzip(csv.as_bytes()));
-    assert_eq!((r.status, r.json()["accepted"].as_u64()), (200, Some(1)), "{}", r.text);
+    let r = gw.post(
+        "/v1/logs",
+        &[("content-type", "text/csv"), ("content-encoding", "GZIP")],
+        &gzip(csv.as_bytes()),
+    );
+    assert_eq!(
+        (r.status, r.json()["accepted"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        r.text
+    );
     let recs = gw.stored_records();
     let mut sizes = BTreeMap::new();
     sizes.insert("gz".to_string(), 3);
@@ -147,10 +219,18 @@ fn corrupt_compressed_body_is_a_client_error_and_writes_nothing() {
     for enc in ["gzip", "zstd"] {
         let r = gw.post(
             "/v1/logs",
-            &[("content-type", "application/json"), ("content-encoding", enc)],
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", enc),
+            ],
             b"this is not compressed at all",
         );
-        assert!((400..500).contains(&r.status), "{enc}: expected 4xx, got {}: {}", r.status, r.text);
+        assert!(
+            (400..500).contains(&r.status),
+            "{enc}: expected 4xx, got {}: {}",
+            r.status,
+            r.text
+        );
         assert!(r.json()["error"].is_string(), "{}", r.text);
     }
     assert!(gw.stored_lines().is_empty());
@@ -158,11 +238,27 @@ fn corrupt_compressed_body_is_a_client_error_and_writes_nothing() {
 
 #[test]
 fn decompressed_size_over_the_limit_is_413() {
-    let gw = Gateway::builder().env("LOGOPS_MAX_BODY_BYTES", "4096").start();
+    let gw = Gateway::builder()
+        .env("LOGOPS_MAX_BODY_BYTES", "4096")
+        .start();
     let big = format!("{{\"msg\":\"{}\"}}", "a".repeat(200_000));
-    for (enc, body) in [("gzip", gzip(big.as_bytes())), ("zstd", zstd(big.as_bytes()))] {
-        assert!(body.len() < 4096, "{enc} body is small on the wire: {}", body.len());
-        let r = gw.post("/v1/logs", &[("content-type", "application/json"), ("content-encoding", enc)], &body);
+    for (enc, body) in [
+        ("gzip", gzip(big.as_bytes())),
+        ("zstd", zstd(big.as_bytes())),
+    ] {
+        assert!(
+            body.len() < 4096,
+            "{enc} body is small on the wire: {}",
+            body.len()
+        );
+        let r = gw.post(
+            "/v1/logs",
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", enc),
+            ],
+            &body,
+        );
         assert_eq!(r.status, 413, "{enc}: {}", r.text);
         assert_eq!(r.json()["error"], "body_too_large");
         assert_eq!(r.json()["limit"], 4096);
@@ -192,37 +288,62 @@ fn graceful_shutdown_keeps_every_acknowledged_batch() {
     let finished = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for t in 0..CLIENTS {
-            let (url, acked, sent, ok_count, finished) = (&url, &acked, &sent, &ok_count, &finished);
+            let (url, acked, sent, ok_count, finished) =
+                (&url, &acked, &sent, &ok_count, &finished);
             s.spawn(move || {
                 let _done = CountOnDrop(finished);
                 for i in 0..MAX_POSTS {
                     let id = format!("s{t}-{i}");
                     sent.lock().unwrap().insert(id.clone(), RECORDS);
                     let body = to_ndjson(&batch(&id, RECORDS));
-                    match try_post(url, &[("content-type", "application/x-ndjson")], body.as_bytes()) {
+                    match try_post(
+                        url,
+                        &[("content-type", "application/x-ndjson")],
+                        body.as_bytes(),
+                    ) {
                         Ok(r) if r.status == 200 => {
                             acked.lock().unwrap().push(id);
                             ok_count.fetch_add(1, Ordering::SeqCst);
                         }
-                        Ok(r) => assert!(r.status >= 500, "unexpected {} during shutdown: {}", r.status, r.text),
+                        Ok(r) => assert!(
+                            r.status >= 500,
+                            "unexpected {} during shutdown: {}",
+                            r.status,
+                            r.text
+                        ),
                         Err(_) => break, // refused or reset: the server is going away
                     }
                 }
             });
         }
         // Traffic is flowing on every client before the signal.
-        while ok_count.load(Ordering::SeqCst) < 2 * CLIENTS && finished.load(Ordering::SeqCst) < CLIENTS {
+        while ok_count.load(Ordering::SeqCst) < 2 * CLIENTS
+            && finished.load(Ordering::SeqCst) < CLIENTS
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         gw.signal("TERM");
     });
-    assert_eq!(gw.wait(Duration::from_secs(30)), Some(0), "clean exit after SIGTERM:\n{}", gw.stderr());
+    assert_eq!(
+        gw.wait(Duration::from_secs(30)),
+        Some(0),
+        "clean exit after SIGTERM:\n{}",
+        gw.stderr()
+    );
     let acked = acked.into_inner().unwrap();
     assert!(acked.len() >= 2 * CLIENTS);
     let records = gw.stored_records();
     let found = check_batches(&records, &sent.into_inner().unwrap());
     let missing: Vec<&String> = acked.iter().filter(|id| !found.contains(*id)).collect();
-    assert!(missing.is_empty(), "acknowledged batches missing after shutdown: {missing:?}");
+    println!(
+        "shutdown: {} batches acknowledged, {} on disk (in-flight ones may land too)",
+        acked.len(),
+        found.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "acknowledged batches missing after shutdown: {missing:?}"
+    );
 }
 
 #[test]
@@ -234,7 +355,11 @@ fn fsync_modes_write_the_same_data() {
             .start();
         let r = gw.ingest("application/x-ndjson", &to_ndjson(&batch(mode, 10)));
         assert_eq!(r.status, 200, "{mode}: {}", r.text);
-        assert_eq!(gw.stored_records().len(), 10, "{mode}: written when acknowledged");
+        assert_eq!(
+            gw.stored_records().len(),
+            10,
+            "{mode}: written when acknowledged"
+        );
         assert_eq!(gw.stop(), Some(0), "{mode}");
         let mut sizes = BTreeMap::new();
         sizes.insert(mode.to_string(), 10);
@@ -246,7 +371,12 @@ fn fsync_modes_write_the_same_data() {
 fn sink_file_false_accepts_but_writes_nothing() {
     let gw = Gateway::builder().env("LOGOPS_SINK_FILE", "false").start();
     let r = gw.ingest("application/json", r#"[{"msg":"a"},{"msg":"b"}]"#);
-    assert_eq!((r.status, r.json()["accepted"].as_u64()), (200, Some(2)), "{}", r.text);
+    assert_eq!(
+        (r.status, r.json()["accepted"].as_u64()),
+        (200, Some(2)),
+        "{}",
+        r.text
+    );
     assert!(gw.stored_lines().is_empty());
     let h = gw.get("/healthz").json();
     assert_eq!(h["file_sink"], false);

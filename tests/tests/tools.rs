@@ -48,8 +48,15 @@ fn store_encrypted(key: &str) -> (tempfile::TempDir, PathBuf) {
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let stored = fs::read_to_string(&files[0]).unwrap();
-    for secret in ["alice@example.com", "bob.smith@corp.example.org", "192.168.10.20"] {
-        assert!(!stored.contains(secret), "{secret} stored in clear: {stored}");
+    for secret in [
+        "alice@example.com",
+        "bob.smith@corp.example.org",
+        "192.168.10.20",
+    ] {
+        assert!(
+            !stored.contains(secret),
+            "{secret} stored in clear: {stored}"
+        );
     }
     (work, files[0].clone())
 }
@@ -75,7 +82,10 @@ fn text(b: &[u8]) -> String {
 
 /// The decrypted records must carry the original message and fields.
 fn assert_recovered(stdout: &str) {
-    let recs: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs.len(), 3, "{stdout}");
     for (rec, orig) in recs.iter().zip(originals()) {
         assert_eq!(rec["msg"], orig["message"], "{rec}");
@@ -83,8 +93,14 @@ fn assert_recovered(stdout: &str) {
             assert_eq!(rec.get(field), orig.get(field), "{field} of {rec}");
         }
         let obj = rec.as_object().unwrap();
-        assert!(!obj.keys().any(|k| k.ends_with("_enc")), "token left in {rec}");
-        assert_eq!(rec["service"], orig.get("service").cloned().unwrap_or(Value::Null));
+        assert!(
+            !obj.keys().any(|k| k.ends_with("_enc")),
+            "token left in {rec}"
+        );
+        assert_eq!(
+            rec["service"],
+            orig.get("service").cloned().unwrap_or(Value::Null)
+        );
     }
 }
 
@@ -93,18 +109,34 @@ fn decrypt_recovers_what_the_gateway_encrypted() {
     let key = Crypt::generate_key();
     let (work, file) = store_encrypted(&key);
     let f = file.to_str().unwrap();
-    let out = tool("logops-decrypt", work.path(), &[("LOGOPS_SECRET_KEY", &key)], &[f]);
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &key)],
+        &[f],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_recovered(&text(&out.stdout));
     assert!(!text(&out.stdout).contains(&key) && !text(&out.stderr).contains(&key));
 
     // The wrong key: every token reported by file and line, exit 1.
     let other = Crypt::generate_key();
-    let out = tool("logops-decrypt", work.path(), &[("LOGOPS_SECRET_KEY", &other)], &[f]);
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &other)],
+        &[f],
+    );
     assert_eq!(out.status.code(), Some(1));
     let report = text(&out.stderr);
-    assert!(report.contains(&format!("{f}:1: field msg_enc: cannot decrypt")), "{report}");
-    assert!(report.contains(&format!("{f}:2: field user_email_enc: cannot decrypt")), "{report}");
+    assert!(
+        report.contains(&format!("{f}:1: field msg_enc: cannot decrypt")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{f}:2: field user_email_enc: cannot decrypt")),
+        "{report}"
+    );
 }
 
 #[test]
@@ -113,14 +145,33 @@ fn rotation_to_a_second_key_retires_the_first() {
     let (work, file) = store_encrypted(&old);
     let f = file.to_str().unwrap();
     let both = format!("{new},{old}");
-    let out = tool("logops-decrypt", work.path(), &[("LOGOPS_SECRET_KEY", &both)], &["--rotate", f]);
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &both)],
+        &["--rotate", f],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
-    let out = tool("logops-decrypt", work.path(), &[("LOGOPS_SECRET_KEY", &new)], &[f]);
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &new)],
+        &[f],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_recovered(&text(&out.stdout));
-    let out = tool("logops-decrypt", work.path(), &[("LOGOPS_SECRET_KEY", &old)], &[f]);
-    assert_eq!(out.status.code(), Some(1), "old key still opens rotated tokens");
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &old)],
+        &[f],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "old key still opens rotated tokens"
+    );
 
     // A gateway running with the rotated list keeps working on the same directory.
     let gw = Gateway::builder()
@@ -138,7 +189,10 @@ fn rotation_to_a_second_key_retires_the_first() {
 
 /// `YYYYMMDD` of the UTC day `offset` days from today (civil-from-days).
 fn stem(offset: i64) -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let z = secs.div_euclid(86_400) + offset + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -170,7 +224,11 @@ fn autorun_archives_expired_files_at_start_and_never_touches_today() {
     fs::create_dir(&sink).unwrap();
     let days = [stem(-40), stem(-2), stem(-1), stem(0)];
     for d in &days {
-        fs::write(sink.join(format!("{d}.ndjson")), format!("{{\"msg\":\"day {d}\"}}\n")).unwrap();
+        fs::write(
+            sink.join(format!("{d}.ndjson")),
+            format!("{{\"msg\":\"day {d}\"}}\n"),
+        )
+        .unwrap();
     }
     fs::write(sink.join("notes.ndjson"), "not a day file\n").unwrap();
 
@@ -191,7 +249,10 @@ fn autorun_archives_expired_files_at_start_and_never_touches_today() {
     assert_eq!(housekeeping_count(&gw, "failed"), 0.0);
 
     for d in &days[..2] {
-        assert!(!sink.join(format!("{d}.ndjson")).exists(), "{d} not archived");
+        assert!(
+            !sink.join(format!("{d}.ndjson")).exists(),
+            "{d} not archived"
+        );
         let zip = archive.join(format!("{d}.zip"));
         let entries = archive_entries(&zip).unwrap();
         assert_eq!(entries.len(), 1);
@@ -209,6 +270,9 @@ fn autorun_archives_expired_files_at_start_and_never_touches_today() {
     let r = gw.ingest("application/json", r#"{"msg":"after housekeeping"}"#);
     assert_eq!(r.status, 200, "{}", r.text);
     let today = fs::read_to_string(sink.join(format!("{}.ndjson", days[3]))).unwrap();
-    assert!(today.starts_with(&format!("{{\"msg\":\"day {}\"}}\n", days[3])), "{today}");
+    assert!(
+        today.starts_with(&format!("{{\"msg\":\"day {}\"}}\n", days[3])),
+        "{today}"
+    );
     assert!(today.contains("after housekeeping"), "{today}");
 }

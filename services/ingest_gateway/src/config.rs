@@ -198,7 +198,7 @@ impl Config {
             max_connections: p.positive("LOGOPS_MAX_CONNECTIONS", 1024)?,
             read_timeout: Duration::from_millis(p.positive("LOGOPS_READ_TIMEOUT_MS", 30_000)? as u64),
             shutdown_timeout: Duration::from_secs(p.number("LOGOPS_SHUTDOWN_TIMEOUT_SEC", 10)? as u64),
-            retention_days: p.number("LOGOPS_RETENTION_DAYS", 7)? as u32,
+            retention_days: p.days("LOGOPS_RETENTION_DAYS", 7)?,
             archive_mode: p.parsed("LOGOPS_ARCHIVE_MODE", "delete", "delete or zip")?,
             archive_dir: PathBuf::from(p.get("LOGOPS_ARCHIVE_DIR").unwrap_or("./data/archive")),
             housekeep_autorun: p.bool("LOGOPS_HOUSEKEEP_AUTORUN", false)?,

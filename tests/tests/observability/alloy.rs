@@ -77,7 +77,10 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
     let chars: Vec<char> = src.chars().collect();
     let (mut i, mut line) = (0, 1);
     let mut out = Vec::new();
-    let err = |line, msg: &str| ParseError { line, msg: msg.to_string() };
+    let err = |line, msg: &str| ParseError {
+        line,
+        msg: msg.to_string(),
+    };
     while i < chars.len() {
         let c = chars[i];
         match c {
@@ -189,11 +192,17 @@ impl Parser {
     }
 
     fn line(&self) -> usize {
-        self.toks.get(self.pos).or(self.toks.last()).map_or(1, |(_, l)| *l)
+        self.toks
+            .get(self.pos)
+            .or(self.toks.last())
+            .map_or(1, |(_, l)| *l)
     }
 
     fn fail<T>(&self, msg: &str) -> Result<T, ParseError> {
-        Err(ParseError { line: self.line(), msg: format!("{msg} (found {:?})", self.peek()) })
+        Err(ParseError {
+            line: self.line(),
+            msg: format!("{msg} (found {:?})", self.peek()),
+        })
     }
 
     fn next(&mut self) -> Option<Tok> {
@@ -328,7 +337,10 @@ impl Parser {
 
 /// Parses a whole Alloy file into its top-level statements.
 pub fn parse(src: &str) -> Result<Vec<Node>, ParseError> {
-    let mut p = Parser { toks: tokenize(src)?, pos: 0 };
+    let mut p = Parser {
+        toks: tokenize(src)?,
+        pos: 0,
+    };
     p.body(false)
 }
 
@@ -336,7 +348,12 @@ pub fn parse(src: &str) -> Result<Vec<Node>, ParseError> {
 pub fn blocks<'a>(nodes: &'a [Node], name: &str) -> Vec<(&'a Option<String>, &'a [Node])> {
     let mut out = Vec::new();
     for n in nodes {
-        if let Node::Block { name: n_name, label, body } = n {
+        if let Node::Block {
+            name: n_name,
+            label,
+            body,
+        } = n
+        {
             if n_name == name {
                 out.push((label, body.as_slice()));
             }

@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::repo;
 
 /// Datasource uids Grafana provides itself (not provisioned).
-pub const BUILTIN_DATASOURCES: &[&str] = &["-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"];
+pub const BUILTIN_DATASOURCES: &[&str] =
+    &["-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"];
 
 /// Variables Grafana defines itself.
 pub const BUILTIN_VARIABLES: &[&str] = &[
@@ -67,7 +68,10 @@ pub fn dashboards() -> Vec<Dashboard> {
     files.sort();
     files
         .into_iter()
-        .map(|file| Dashboard { json: repo::json(&format!("grafana/dashboards/{file}")), file })
+        .map(|file| Dashboard {
+            json: repo::json(&format!("grafana/dashboards/{file}")),
+            file,
+        })
         .collect()
 }
 
@@ -105,7 +109,10 @@ impl Dashboard {
 
     /// Names of the template variables.
     pub fn variable_names(&self) -> BTreeSet<String> {
-        self.variables().iter().map(|v| repo::str_of(v, "name").to_string()).collect()
+        self.variables()
+            .iter()
+            .map(|v| repo::str_of(v, "name").to_string())
+            .collect()
     }
 
     /// Every query target of every panel.
@@ -113,7 +120,12 @@ impl Dashboard {
         let mut out = Vec::new();
         for p in self.panels() {
             let panel_ds = datasource_uid(p.get("datasource"));
-            for t in p.get("targets").and_then(Value::as_array).into_iter().flatten() {
+            for t in p
+                .get("targets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let ds = datasource_uid(t.get("datasource")).or_else(|| panel_ds.clone());
                 out.push(Target {
                     dashboard: self.file.clone(),
@@ -135,7 +147,12 @@ fn variable_regex() -> Regex {
 pub fn used_variables(text: &str) -> Vec<String> {
     variable_regex()
         .captures_iter(text)
-        .filter_map(|c| c.get(1).or(c.get(2)).or(c.get(3)).map(|m| m.as_str().to_string()))
+        .filter_map(|c| {
+            c.get(1)
+                .or(c.get(2))
+                .or(c.get(3))
+                .map(|m| m.as_str().to_string())
+        })
         .collect()
 }
 
@@ -152,13 +169,13 @@ pub fn all_strings(v: &Value) -> Vec<&str> {
 /// `expr` with every Grafana variable replaced by `values[name]`; panics on a
 /// variable that has no value (the caller forgot one, or the dashboard uses an
 /// unknown variable).
-pub fn substitute(expr: &str, values: &[(&str, String)]) -> String {
+pub fn substitute<K: AsRef<str>>(expr: &str, values: &[(K, String)]) -> String {
     variable_regex()
         .replace_all(expr, |c: &regex::Captures<'_>| {
             let name = c.get(1).or(c.get(2)).or(c.get(3)).expect("group").as_str();
             values
                 .iter()
-                .find(|(k, _)| *k == name)
+                .find(|(k, _)| k.as_ref() == name)
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| panic!("no test value for variable ${name} in {expr}"))
         })
@@ -169,6 +186,7 @@ pub fn substitute(expr: &str, values: &[(&str, String)]) -> String {
 /// selectors and in its `by (...)` / `without (...)` clauses, minus the names a
 /// `| json a="..."` or `| json a` stage extracts at query time.
 pub fn logql_labels(expr: &str) -> BTreeSet<String> {
+    let matcher = Regex::new(r#"^\s*(\w+)\s*(=~|!~|!=|=)\s*""#).expect("regex");
     let mut labels = BTreeSet::new();
     let chars: Vec<char> = expr.chars().collect();
     let mut i = 0;
@@ -184,9 +202,9 @@ pub fn logql_labels(expr: &str) -> BTreeSet<String> {
         } else if c == '"' {
             in_str = true;
         } else if c == '{' && !(i > 0 && chars[i - 1] == '$') {
-            let end = selector_end(&chars, i).unwrap_or_else(|| panic!("unclosed selector: {expr}"));
+            let end =
+                selector_end(&chars, i).unwrap_or_else(|| panic!("unclosed selector: {expr}"));
             let inner: String = chars[i + 1..end].iter().collect();
-            let matcher = Regex::new(r#"^\s*(\w+)\s*(=~|!~|!=|=)\s*""#).expect("regex");
             for part in split_outside_quotes(&inner) {
                 let caps = matcher
                     .captures(&part)
@@ -199,12 +217,21 @@ pub fn logql_labels(expr: &str) -> BTreeSet<String> {
     }
     let by = Regex::new(r"\b(?:by|without)\s*\(([^)]*)\)").expect("regex");
     for c in by.captures_iter(expr) {
-        labels.extend(c[1].split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+        labels.extend(
+            c[1].split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        );
     }
     let json = Regex::new(r"\|\s*json\b([^|\[]*)").expect("regex");
     for c in json.captures_iter(expr) {
         for part in split_outside_quotes(&c[1]) {
-            if let Some(name) = part.split('=').next().map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(name) = part
+                .split('=')
+                .next()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 labels.remove(name);
             }
         }
@@ -257,20 +284,28 @@ mod tests {
 
     #[test]
     fn finds_variables_in_all_syntaxes() {
-        let used = used_variables(r#"rate(x{a=~"$emitter", b="${level:regex}"}[$__rate_interval]) [[old]]"#);
+        let used = used_variables(
+            r#"rate(x{a=~"$emitter", b="${level:regex}"}[$__rate_interval]) [[old]]"#,
+        );
         assert_eq!(used, vec!["emitter", "level", "__rate_interval", "old"]);
     }
 
     #[test]
     fn substitutes_longest_names() {
-        let v = [("__range", "5m".to_string()), ("__range_s", "300".to_string())];
+        let v = [
+            ("__range", "5m".to_string()),
+            ("__range_s", "300".to_string()),
+        ];
         assert_eq!(substitute("a[$__range] $__range_s", &v), "a[5m] 300");
     }
 
     #[test]
     fn logql_labels_from_selectors_and_grouping() {
         let q = r#"topk(5, sum by (level, msg) (count_over_time({emitter=~"a,b", app!="x"} |= "}" | json msg="msg" [5m])))"#;
-        let want: BTreeSet<String> = ["app", "emitter", "level"].iter().map(|s| s.to_string()).collect();
+        let want: BTreeSet<String> = ["app", "emitter", "level"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(logql_labels(q), want);
     }
 }

@@ -82,7 +82,12 @@ impl Prometheus {
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
             if wait_ready(&mut child, &addr) {
-                return Prometheus { child, addr, log, _dir: dir };
+                return Prometheus {
+                    child,
+                    addr,
+                    log,
+                    _dir: dir,
+                };
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -106,7 +111,9 @@ impl Prometheus {
         for (k, v) in params {
             req = req.query(*k, *v);
         }
-        let mut resp = req.call().unwrap_or_else(|e| panic!("GET /api/v1/{path}: {e}"));
+        let mut resp = req
+            .call()
+            .unwrap_or_else(|e| panic!("GET /api/v1/{path}: {e}"));
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("/api/v1/{path} answered non-JSON ({e}): {text}"))

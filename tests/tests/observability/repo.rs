@@ -39,11 +39,3 @@ pub fn json(rel: &str) -> Value {
 pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
-
-/// The keys of an object field (empty when absent).
-pub fn keys_of(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
-}

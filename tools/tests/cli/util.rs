@@ -35,8 +35,16 @@ pub fn run(c: &mut Command, stdin: &[u8]) -> Out {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn CLI");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // Fed from a thread so a large input cannot deadlock against full output
+    // pipes; a CLI that exits without reading (usage error) closes the pipe early.
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let feeder = std::thread::spawn(move || match pipe.write_all(&input) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write stdin: {e}"),
+        _ => {}
+    });
     let out = child.wait_with_output().expect("wait CLI");
+    feeder.join().unwrap();
     Out {
         code: out.status.code().expect("exited normally"),
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),

@@ -73,4 +73,12 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("LOGOPS_FSNYC") && w[0].contains("did you mean LOGOPS_FSYNC"), "{w:?}");
     }
+
+    #[test]
+    fn env_example_lists_every_key() {
+        let example = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example"));
+        for key in KNOWN_KEYS {
+            assert!(example.contains(&format!("{key}=")), "{key} missing from .env.example");
+        }
+    }
 }

@@ -36,6 +36,11 @@ impl Reader<'_> {
         }
     }
 
+    pub fn days(&self, key: &'static str, default: u32) -> Result<u32, ConfigError> {
+        let n = self.number(key, default as usize)?;
+        u32::try_from(n).ok().filter(|d| *d <= 36_500).ok_or_else(|| self.invalid(key, "a number of days from 0 to 36500"))
+    }
+
     pub fn positive(&self, key: &'static str, default: usize) -> Result<usize, ConfigError> {
         match self.number(key, default) {
             Ok(0) | Err(_) => Err(self.invalid(key, "a positive integer")),

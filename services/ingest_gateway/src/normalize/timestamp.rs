@@ -102,7 +102,8 @@ fn iso(s: &str) -> Option<String> {
         frac = &s[start..i];
     }
     let offset = zone(&b[i..])?;
-    let utc = dt.assume_offset(offset).to_offset(UtcOffset::UTC);
+    // `checked_`: an offset can push year 9999 past the range `to_offset` panics on.
+    let utc = dt.assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
     (0..=9999).contains(&utc.year()).then(|| format(utc, frac))
 }
 
@@ -208,6 +209,9 @@ mod tests {
         assert_eq!(p(json!("2026-11-22T01:30:00-0130")).unwrap(), "2026-11-22T03:00:00Z");
         assert_eq!(p(json!("2026-01-01T00:30:00+01:00")).unwrap(), "2025-12-31T23:30:00Z");
         assert_eq!(p(json!(" 2026-11-22T10:00:00 ")).unwrap(), "2026-11-22T10:00:00Z");
+        // Found by the `timestamp` fuzz target: the offset pushed the instant past year 9999 and panicked.
+        assert_eq!(p(json!("9999-12-31T23:59:59-23:59")), None);
+        assert_eq!(p(json!("0000-01-01T00:00:00+23:59")), None);
         for bad in ["2026-13-01T00:00:00Z", "2026-02-30 00:00:00", "yesterday", "2026-11-22T10:00:00.Z", "2026-11-22T25:00:00", "2026-11-22T10:00:00+0"] {
             assert_eq!(p(json!(bad)), None, "{bad}");
         }

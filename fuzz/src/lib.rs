@@ -1,0 +1,10 @@
+//! # LogOps fuzz targets
+//!
+//! libFuzzer targets (run with `cargo fuzz`, see `fuzz/run.sh`) for every
+//! decoder, `Content-Encoding` decoding, timestamp parsing and the whole
+//! decode → normalize → mask → encrypt → encode path. Each binary in
+//! `fuzz_targets/` is one line calling its function in [`harness`], which holds
+//! the checks; the gateway's `tests/fuzz_regressions.rs` replays saved inputs
+//! through the same harness in CI.
+
+pub mod harness;

@@ -10,7 +10,7 @@
 //!
 //! This file is shared: the fuzz crate compiles it as `logops_fuzz::harness`,
 //! and the gateway's `tests/fuzz_regressions.rs` includes it by path to replay
-//! every saved input through [`run_all`] in CI.
+//! every saved input through each of [`TARGETS`] in CI.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -49,17 +49,14 @@ pub const TARGETS: &[Target] = &[
     ("pipeline", pipeline),
 ];
 
-/// Runs `data` through every target (what the regression test does per file).
-pub fn run_all(data: &[u8]) {
-    for (_, target) in TARGETS {
-        target(data);
-    }
-}
-
 fn check_decoded(format: Format, data: &[u8]) -> Option<Vec<Record>> {
     match format.decode(data, MAX_RECORDS) {
         Ok(records) => {
-            assert!(records.len() <= MAX_RECORDS, "{format:?}: {} records over the limit", records.len());
+            assert!(
+                records.len() <= MAX_RECORDS,
+                "{format:?}: {} records over the limit",
+                records.len()
+            );
             Some(records)
         }
         Err(e) => {
@@ -73,7 +70,10 @@ fn check_decoded(format: Format, data: &[u8]) -> Option<Vec<Record>> {
 pub fn decode_json(data: &[u8]) {
     if check_decoded(Format::Json, data).is_some() {
         let parsed: Result<Value, _> = serde_json::from_slice(data);
-        assert!(parsed.is_ok(), "JSON decoder accepted a body serde_json rejects");
+        assert!(
+            parsed.is_ok(),
+            "JSON decoder accepted a body serde_json rejects"
+        );
     }
 }
 
@@ -85,7 +85,10 @@ pub fn decode_ndjson(data: &[u8]) {
 /// `text/plain`: syslog-style lines (decoded lossily: every body is accepted).
 pub fn decode_text(data: &[u8]) {
     let records = check_decoded(Format::Text, data);
-    let lines = String::from_utf8_lossy(data).lines().filter(|l| !l.trim().is_empty()).count();
+    let lines = String::from_utf8_lossy(data)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
     match records {
         Some(r) => assert_eq!(r.len(), lines, "text: one record per non-blank line"),
         None => assert!(lines > MAX_RECORDS, "text refused a body of {lines} lines"),
@@ -122,11 +125,17 @@ fn encodings_for(selector: u8) -> &'static [Encoding] {
 /// encodings, byte 1 the limit (1 KiB … 128 KiB); the rest is the body. The
 /// rest is also compressed for real and must round-trip when it fits.
 pub fn body_decode(data: &[u8]) {
-    let [selector, limit, rest @ ..] = data else { return };
+    let [selector, limit, rest @ ..] = data else {
+        return;
+    };
     let encodings = encodings_for(*selector);
     let max = 1usize << (10 + limit % 8);
     if let Ok(out) = body::decode(Bytes::copy_from_slice(rest), encodings, max) {
-        assert!(out.len() <= max, "decoded {} bytes over the limit {max}", out.len());
+        assert!(
+            out.len() <= max,
+            "decoded {} bytes over the limit {max}",
+            out.len()
+        );
     }
     let mut packed = rest.to_vec();
     for enc in encodings {
@@ -141,13 +150,19 @@ pub fn body_decode(data: &[u8]) {
     }
     match body::decode(Bytes::from(packed), encodings, max) {
         Ok(out) => assert_eq!(&out[..], rest, "round trip changed the body"),
-        Err(e) => assert!(rest.len() > max, "round trip of {} bytes (limit {max}) failed: {e}", rest.len()),
+        Err(e) => assert!(
+            rest.len() > max,
+            "round trip of {} bytes (limit {max}) failed: {e}",
+            rest.len()
+        ),
     }
 }
 
 /// Timestamp parsing: the input as a string, and as a JSON number when it is one.
 pub fn timestamp_parse(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut values = vec![Value::String(text.to_string())];
     if let Ok(n @ Value::Number(_)) = serde_json::from_str::<Value>(text) {
         values.push(n);
@@ -157,7 +172,11 @@ pub fn timestamp_parse(data: &[u8]) {
             if let Some(ts) = timestamp::parse(v, year) {
                 check_rfc3339_utc(&ts);
                 let again = timestamp::parse(&Value::String(ts.clone()), year);
-                assert_eq!(again.as_deref(), Some(ts.as_str()), "output does not parse to itself");
+                assert_eq!(
+                    again.as_deref(),
+                    Some(ts.as_str()),
+                    "output does not parse to itself"
+                );
             }
         }
     }
@@ -174,7 +193,8 @@ fn check_rfc3339_utc(ts: &str) {
         && b[13] == b':'
         && b[16] == b':'
         && b[b.len() - 1] == b'Z'
-        && (b.len() == 20 || b[19] == b'.' && b.len() > 21 && b[20..b.len() - 1].iter().all(u8::is_ascii_digit));
+        && (b.len() == 20
+            || b[19] == b'.' && b.len() > 21 && b[20..b.len() - 1].iter().all(u8::is_ascii_digit));
     assert!(shape, "not RFC 3339 UTC: {ts:?}");
 }
 
@@ -183,8 +203,10 @@ fn pipelines() -> &'static [(Pipeline, bool, bool); 4] {
     static P: OnceLock<[(Pipeline, bool, bool); 4]> = OnceLock::new();
     P.get_or_init(|| {
         let build = |pairs: &[(&str, &str)]| {
-            let mut m: HashMap<String, String> =
-                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut m: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             m.insert("LOGOPS_MAX_RECORDS".into(), MAX_RECORDS.to_string());
             let cfg = Config::from_map(&m).expect("fuzz config");
             Pipeline::from_config(&cfg).expect("fuzz pipeline")
@@ -192,8 +214,22 @@ fn pipelines() -> &'static [(Pipeline, bool, bool); 4] {
         [
             (build(&[]), true, false),
             (build(&[("LOGOPS_MASK_PII", "false")]), false, false),
-            (build(&[("LOGOPS_ENCRYPT_PII", "true"), ("LOGOPS_SECRET_KEY", FUZZ_KEY)]), true, true),
-            (build(&[("LOGOPS_MASK_PII", "false"), ("LOGOPS_DEBUG_SAMPLE", "true")]), false, false),
+            (
+                build(&[
+                    ("LOGOPS_ENCRYPT_PII", "true"),
+                    ("LOGOPS_SECRET_KEY", FUZZ_KEY),
+                ]),
+                true,
+                true,
+            ),
+            (
+                build(&[
+                    ("LOGOPS_MASK_PII", "false"),
+                    ("LOGOPS_DEBUG_SAMPLE", "true"),
+                ]),
+                false,
+                false,
+            ),
         ]
     })
 }
@@ -207,15 +243,30 @@ pub fn pipeline(data: &[u8]) {
 
 /// [`pipeline`], returning how many records were accepted (`None`: refused).
 pub fn run_pipeline(data: &[u8]) -> Option<u64> {
-    let [selector, body @ ..] = data else { return None };
-    let format = [Format::Json, Format::Ndjson, Format::Text, Format::Csv][usize::from(selector & 3)];
+    let [selector, body @ ..] = data else {
+        return None;
+    };
+    let format =
+        [Format::Json, Format::Ndjson, Format::Text, Format::Csv][usize::from(selector & 3)];
     let (pipe, masks, encrypts) = &pipelines()[usize::from((selector >> 2) & 3)];
-    let ctx = BatchContext { emitter: "fuzz", scenario_id: "na", received: RECEIVED, year: 2026 };
+    let ctx = BatchContext {
+        emitter: "fuzz",
+        scenario_id: "na",
+        received: RECEIVED,
+        year: 2026,
+    };
     let out = pipe.run(format, body, &ctx).ok()?;
     let text = std::str::from_utf8(&out.lines).expect("pipeline output is not UTF-8");
-    assert!(text.is_empty() || text.ends_with('\n'), "output does not end with a newline");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "output does not end with a newline"
+    );
     let lines: Vec<&str> = text.split_terminator('\n').collect();
-    assert_eq!(lines.len() as u64, out.totals.accepted, "one line per accepted record");
+    assert_eq!(
+        lines.len() as u64,
+        out.totals.accepted,
+        "one line per accepted record"
+    );
     let by_source: u64 = out.by_source.iter().map(|s| s.accepted).sum();
     assert_eq!(by_source, out.totals.accepted, "per-source counts add up");
     let crypt = encrypts.then(|| Crypt::from_key_list(FUZZ_KEY).expect("fuzz key"));
@@ -228,29 +279,52 @@ pub fn run_pipeline(data: &[u8]) -> Option<u64> {
 /// One output line: a JSON object, SPEC §2.1 key order, no duplicate key;
 /// with `crypt`, `msg_enc` decrypts to the (masked when `masks`) `msg`.
 pub fn check_line(line: &str, masks: bool, crypt: Option<&Crypt>) {
-    let keys: KeyList = serde_json::from_str(line).unwrap_or_else(|e| panic!("line is not a JSON object ({e}): {line}"));
+    let keys: KeyList = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("line is not a JSON object ({e}): {line}"));
     let head: Vec<&str> = keys.0.iter().take(5).map(String::as_str).collect();
-    assert_eq!(head, ["ts", "level", "msg", "emitter", "scenario_id"], "key order: {line}");
+    assert_eq!(
+        head,
+        ["ts", "level", "msg", "emitter", "scenario_id"],
+        "key order: {line}"
+    );
     let mut sorted = keys.0.clone();
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), keys.0.len(), "duplicate key in {line}");
-    let Ok(Value::Object(rec)) = serde_json::from_str::<Value>(line) else { panic!("not an object: {line}") };
-    let ts = rec["ts"].as_str().unwrap_or_else(|| panic!("ts not a string: {line}"));
+    let Ok(Value::Object(rec)) = serde_json::from_str::<Value>(line) else {
+        panic!("not an object: {line}")
+    };
+    let ts = rec["ts"]
+        .as_str()
+        .unwrap_or_else(|| panic!("ts not a string: {line}"));
     check_rfc3339_utc(ts);
     let level = rec["level"].as_str().unwrap_or_default();
-    assert!(["DEBUG", "INFO", "WARN", "ERROR"].contains(&level), "level {level:?}: {line}");
-    let msg = rec["msg"].as_str().unwrap_or_else(|| panic!("msg not a string: {line}"));
+    assert!(
+        ["DEBUG", "INFO", "WARN", "ERROR"].contains(&level),
+        "level {level:?}: {line}"
+    );
+    let msg = rec["msg"]
+        .as_str()
+        .unwrap_or_else(|| panic!("msg not a string: {line}"));
     for k in ["emitter", "scenario_id"] {
-        assert!(rec[k].as_str().is_some_and(|s| !s.is_empty()), "{k} empty or not a string: {line}");
+        assert!(
+            rec[k].as_str().is_some_and(|s| !s.is_empty()),
+            "{k} empty or not a string: {line}"
+        );
     }
     // An empty msg gets no token (a record may then carry its own `msg_enc` field).
     if let Some(crypt) = crypt.filter(|_| !msg.is_empty()) {
         let token = rec.get("msg_enc").and_then(Value::as_str);
         let token = token.unwrap_or_else(|| panic!("non-empty msg without msg_enc: {line}"));
-        let plain = crypt.decrypt(token).unwrap_or_else(|e| panic!("msg_enc does not decrypt ({e}): {line}"));
+        let plain = crypt
+            .decrypt(token)
+            .unwrap_or_else(|e| panic!("msg_enc does not decrypt ({e}): {line}"));
         let plain = String::from_utf8(plain).expect("msg_enc is UTF-8");
-        let expected = if masks { mask_str(&plain).into_owned() } else { plain };
+        let expected = if masks {
+            mask_str(&plain).into_owned()
+        } else {
+            plain
+        };
         assert_eq!(expected, msg, "msg is not the masked decryption of msg_enc");
     }
 }

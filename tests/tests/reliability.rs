@@ -38,7 +38,12 @@ fn post_batch(gw: &Gateway, id: &str, n: usize) -> logops_e2e::Resp {
 #[test]
 fn kill_9_under_load_keeps_every_acknowledged_record_exactly_once() {
     let work = tempfile::tempdir().unwrap();
-    let start = || Gateway::builder().env("LOGOPS_FSYNC", "always").workdir(work.path()).start();
+    let start = || {
+        Gateway::builder()
+            .env("LOGOPS_FSYNC", "always")
+            .workdir(work.path())
+            .start()
+    };
     let mut gw = start();
     let url = gw.url("/v1/logs");
     let stop = Arc::new(AtomicBool::new(false));
@@ -46,7 +51,12 @@ fn kill_9_under_load_keeps_every_acknowledged_record_exactly_once() {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let clients: Vec<_> = (0..4u64)
         .map(|t| {
-            let (url, stop, sent, acked) = (url.clone(), Arc::clone(&stop), Arc::clone(&sent), Arc::clone(&acked));
+            let (url, stop, sent, acked) = (
+                url.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&sent),
+                Arc::clone(&acked),
+            );
             std::thread::spawn(move || {
                 let mut rng = 0x9E37_79B9_7F4A_7C15 ^ (t + 1);
                 for n in 0.. {
@@ -77,14 +87,21 @@ fn kill_9_under_load_keeps_every_acknowledged_record_exactly_once() {
     let pid = gw.pid();
     gw.signal("KILL");
     gw.wait(Duration::from_secs(10));
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the gateway survived SIGKILL");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the gateway survived SIGKILL"
+    );
     stop.store(true, Ordering::Release);
     for c in clients {
         c.join().expect("client thread");
     }
     let acked = acked.lock().unwrap().clone();
     let sent = sent.lock().unwrap().clone();
-    assert!(acked.len() >= 20, "too little traffic before the kill: {} batches acknowledged", acked.len());
+    assert!(
+        acked.len() >= 20,
+        "too little traffic before the kill: {} batches acknowledged",
+        acked.len()
+    );
     let torn_before = ndjson_files(&gw.sink_dir)
         .iter()
         .any(|f| std::fs::read(f).is_ok_and(|b| !b.is_empty() && !b.ends_with(b"\n")));
@@ -102,10 +119,25 @@ fn kill_9_under_load_keeps_every_acknowledged_record_exactly_once() {
     for (id, seqs) in &disk.batches {
         let n = if id == "after-restart" { 10 } else { sent[id] };
         let prefix: Vec<u64> = (0..seqs.len() as u64).collect();
-        assert!(seqs.len() <= n && *seqs == prefix, "batch {id} is not a clean prefix: {seqs:?}");
+        assert!(
+            seqs.len() <= n && *seqs == prefix,
+            "batch {id} is not a clean prefix: {seqs:?}"
+        );
     }
+    let unacked_on_disk = disk.batches.len() - acked.len() - 1;
+    eprintln!(
+        "kill -9: {} batches acknowledged, {} sent, {} unacknowledged found on disk, {} lines, torn tail: {torn_before}",
+        acked.len(),
+        sent.len(),
+        unacked_on_disk,
+        disk.lines
+    );
     if torn_before {
-        assert!(gw.stderr().contains("torn"), "a torn tail was repaired without a warning:\n{}", gw.stderr());
+        assert!(
+            gw.stderr().contains("torn"),
+            "a torn tail was repaired without a warning:\n{}",
+            gw.stderr()
+        );
     }
 }
 
@@ -131,7 +163,11 @@ fn torn_last_line_is_cut_at_start_up_with_a_warning() {
         "no warning about the torn last line at start-up:\n{}",
         gw.stderr()
     );
-    assert_eq!(std::fs::read(&files[0]).unwrap(), clean, "the torn line was not cut back to the last full line");
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        clean,
+        "the torn line was not cut back to the last full line"
+    );
     assert_eq!(post_batch(&gw, "after", 5).status, 200);
     let disk = read_sink(&gw.sink_dir);
     assert_whole(&disk, "before", 5);
@@ -164,17 +200,29 @@ fn disk_full_answers_503_writes_nothing_and_recovers_by_itself() {
     let r = post_batch(&gw, "while-full", 120);
     assert_eq!(r.status, 503, "{}", r.text);
     assert_eq!(r.json()["error"], "sink_unavailable", "{}", r.text);
-    assert_eq!(std::fs::read(&files[0]).unwrap(), before, "a refused batch left bytes in the file");
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        before,
+        "a refused batch left bytes in the file"
+    );
     let h = gw.get("/healthz");
     assert_eq!(h.status, 503, "{}", h.text);
     assert_eq!(h.json()["status"], "degraded", "{}", h.text);
-    assert!(h.json()["reason"].as_str().is_some_and(|r| !r.is_empty()), "{}", h.text);
+    assert!(
+        h.json()["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{}",
+        h.text
+    );
     let m = parse_metrics(&gw.get("/metrics").text);
     assert!(sum_samples(&m, "logops_sink_errors_total", &[]) >= 1.0);
 
     std::fs::remove_file(&filler).unwrap();
     let r = post_batch(&gw, "after", 120);
-    assert_eq!(r.status, 200, "ingest did not resume once space was back: {}", r.text);
+    assert_eq!(
+        r.status, 200,
+        "ingest did not resume once space was back: {}",
+        r.text
+    );
     let h = gw.get("/healthz");
     assert_eq!(h.status, 200, "{}", h.text);
     let disk = read_sink(&sink);

@@ -202,9 +202,11 @@ impl NoiseGenerator {
         }
         if self.roll() && self.src.chance(0.2) {
             let size = 256 + (self.chaos * 4096.0) as usize;
-            rec.insert("payload".into(), "x".repeat(size).into());
+            let blob = format!("blob:{}", vocab::hex(&mut self.src, size));
+            rec.insert("payload".into(), blob.into());
         }
-        if self.roll() && self.src.chance(0.1) {
+        if self.roll() && self.src.chance(0.05) {
+            // A record's own emitter wins over the X-Emitter header.
             rec.insert("emitter".into(), "sidecar-agent".into());
         }
     }

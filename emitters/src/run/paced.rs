@@ -3,8 +3,8 @@
 //!
 //! Batches are generated live (timestamps follow the clock), and each request
 //! runs in its own task, bounded by a semaphore so a slow gateway cannot pile
-//! up unbounded requests. If the bound is hit, sending waits and the schedule
-//! is not caught up in a burst afterwards.
+//! up unbounded requests. If the bound is hit, sending waits, and a schedule more
+//! than [`MAX_LAG`] behind is restarted rather than caught up in a burst.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,6 +19,10 @@ use crate::stats::Stats;
 
 use super::progress::Live;
 use super::Limits;
+
+/// How far behind schedule the loop may fall before it stops catching up
+/// (small lags from timer granularity are caught up, so the average rate holds).
+const MAX_LAG: Duration = Duration::from_millis(100);
 
 /// Paced-mode settings.
 pub(crate) struct Pace {
@@ -47,8 +51,7 @@ pub(crate) async fn run(
     let mut jitter_rng = ChaCha8Rng::seed_from_u64(pace.seed ^ 0x6a09_e667_f3bc_c908);
     let gap = pace.batch as f64 / pace.eps;
     let start = Instant::now();
-    let deadline = limits.duration.map(|d| start + d);
-    let mut next = start;
+    let mut offset = 0.0f64;
     let mut queued: u64 = 0;
     loop {
         let remaining = limits
@@ -85,14 +88,20 @@ pub(crate) async fn run(
         } else {
             1.0
         };
-        next += Duration::from_secs_f64(gap * factor);
-        let now = Instant::now();
-        if next < now {
-            // Behind schedule (the in-flight bound was hit): do not burst to catch up.
-            next = now;
-        }
-        if deadline.is_some_and(|d| next >= d) {
+        offset += gap * factor;
+        if limits
+            .duration
+            .is_some_and(|d| offset >= d.as_secs_f64() - 1e-6)
+        {
             break;
+        }
+        let mut next = start + Duration::from_secs_f64(offset);
+        let now = Instant::now();
+        if now > next + MAX_LAG {
+            // Far behind schedule (the in-flight bound was hit): restart the
+            // schedule from now instead of bursting to catch up.
+            offset = (now - start).as_secs_f64();
+            next = now;
         }
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}

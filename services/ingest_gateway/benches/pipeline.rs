@@ -45,7 +45,13 @@ fn bodies() -> [(Format, &'static str, Vec<u8>); 4] {
         .map(|i| format!("2026-11-22 10:00:{:02} INFO web-{} api[{i}]: GET /items/{i} from 10.0.0.{} by u{i}@example.com\n", i % 60, i % 8, i % 250))
         .collect();
     let csv: String = std::iter::once("ts,level,msg,service\n".to_string())
-        .chain((0..RECORDS).map(|i| format!("2026-11-22T10:00:{:02}Z,warn,\"user u{i}@example.com, from 10.1.2.{}\",api\n", i % 60, i % 250)))
+        .chain((0..RECORDS).map(|i| {
+            format!(
+                "2026-11-22T10:00:{:02}Z,warn,\"user u{i}@example.com, from 10.1.2.{}\",api\n",
+                i % 60,
+                i % 250
+            )
+        }))
         .collect();
     [
         (Format::Json, "json", json),
@@ -56,11 +62,19 @@ fn bodies() -> [(Format, &'static str, Vec<u8>); 4] {
 }
 
 fn ctx() -> BatchContext<'static> {
-    BatchContext { emitter: "bench", scenario_id: "na", received: "2026-11-22T10:00:00.000Z", year: 2026 }
+    BatchContext {
+        emitter: "bench",
+        scenario_id: "na",
+        received: "2026-11-22T10:00:00.000Z",
+        year: 2026,
+    }
 }
 
 fn pipeline(pairs: &[(&str, &str)]) -> Pipeline {
-    let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let m: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Pipeline::from_config(&Config::from_map(&m).expect("config")).expect("pipeline")
 }
 
@@ -69,23 +83,48 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(RECORDS as u64));
     for (format, name, body) in &bodies {
-        g.bench_function(*name, |b| b.iter(|| format.decode(black_box(body), usize::MAX).expect("decode")));
+        g.bench_function(*name, |b| {
+            b.iter(|| format.decode(black_box(body), usize::MAX).expect("decode"))
+        });
     }
     g.finish();
 
-    let records = Format::Json.decode(&bodies[0].2, usize::MAX).expect("decode");
+    let records = Format::Json
+        .decode(&bodies[0].2, usize::MAX)
+        .expect("decode");
     let mut g = c.benchmark_group("stage");
     g.throughput(Throughput::Elements(RECORDS as u64));
     g.bench_function("normalize", |b| {
-        b.iter_batched(|| records.clone(), |recs| recs.into_iter().map(|r| normalize(r, &ctx()).msg.len()).sum::<usize>(), criterion::BatchSize::SmallInput)
+        b.iter_batched(
+            || records.clone(),
+            |recs| {
+                recs.into_iter()
+                    .map(|r| normalize(r, &ctx()).msg.len())
+                    .sum::<usize>()
+            },
+            criterion::BatchSize::SmallInput,
+        )
     });
-    let normalized: Vec<_> = records.iter().cloned().map(|r| normalize(r, &ctx())).collect();
-    g.bench_function("mask", |b| b.iter(|| normalized.iter().filter(|n| matches!(mask_str(black_box(&n.msg)), std::borrow::Cow::Owned(_))).count()));
+    let normalized: Vec<_> = records
+        .iter()
+        .cloned()
+        .map(|r| normalize(r, &ctx()))
+        .collect();
+    g.bench_function("mask", |b| {
+        b.iter(|| {
+            normalized
+                .iter()
+                .filter(|n| matches!(mask_str(black_box(&n.msg)), std::borrow::Cow::Owned(_)))
+                .count()
+        })
+    });
     g.bench_function("encode", |b| {
         let mut buf = Vec::with_capacity(32 * 1024);
         b.iter(|| {
             buf.clear();
-            normalized.iter().for_each(|n| write_line(&mut buf, n, &[], &ctx()));
+            normalized
+                .iter()
+                .for_each(|n| write_line(&mut buf, n, &[], &ctx()));
             buf.len()
         })
     });
@@ -94,18 +133,40 @@ fn stages(c: &mut Criterion) {
     let crypt = Crypt::from_key_list(&Crypt::generate_key()).expect("key");
     let mut g = c.benchmark_group("stage");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("encrypt_one_field", |b| b.iter(|| crypt.encrypt(black_box(b"user u42@example.com logged in"))));
+    g.bench_function("encrypt_one_field", |b| {
+        b.iter(|| crypt.encrypt(black_box(b"user u42@example.com logged in")))
+    });
     g.finish();
 
     let key = Crypt::generate_key();
     let plain = pipeline(&[]);
-    let encrypting = pipeline(&[("LOGOPS_ENCRYPT_PII", "true"), ("LOGOPS_SECRET_KEY", &key), ("LOGOPS_ENCRYPT_FIELDS", "service,host")]);
+    let encrypting = pipeline(&[
+        ("LOGOPS_ENCRYPT_PII", "true"),
+        ("LOGOPS_SECRET_KEY", &key),
+        ("LOGOPS_ENCRYPT_FIELDS", "service,host"),
+    ]);
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Elements(RECORDS as u64));
     for (format, name, body) in &bodies {
-        g.bench_function(format!("{name}_masked"), |b| b.iter(|| plain.run(*format, black_box(body), &ctx()).expect("run").lines.len()));
+        g.bench_function(format!("{name}_masked"), |b| {
+            b.iter(|| {
+                plain
+                    .run(*format, black_box(body), &ctx())
+                    .expect("run")
+                    .lines
+                    .len()
+            })
+        });
     }
-    g.bench_function("json_masked_encrypted_3", |b| b.iter(|| encrypting.run(Format::Json, black_box(&bodies[0].2), &ctx()).expect("run").lines.len()));
+    g.bench_function("json_masked_encrypted_3", |b| {
+        b.iter(|| {
+            encrypting
+                .run(Format::Json, black_box(&bodies[0].2), &ctx())
+                .expect("run")
+                .lines
+                .len()
+        })
+    });
     g.finish();
 }
 

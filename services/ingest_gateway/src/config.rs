@@ -104,6 +104,8 @@ pub struct Config {
     pub max_label_values: usize,
     /// `LOGOPS_MAX_CONNECTIONS`: concurrent connections accepted.
     pub max_connections: usize,
+    /// `LOGOPS_MAX_INFLIGHT`: ingest requests processed at once; beyond → 503 `overloaded`.
+    pub max_inflight: usize,
     /// `LOGOPS_READ_TIMEOUT_MS`: header and body read timeout.
     pub read_timeout: Duration,
     /// `LOGOPS_SHUTDOWN_TIMEOUT_SEC`: how long graceful shutdown waits for in-flight requests.
@@ -143,7 +145,10 @@ impl Config {
         let mut merged = read_env_file(&path, env.contains_key("LOGOPS_ENV_FILE"))?;
         let env_file = (!merged.is_empty() || path.exists()).then_some(path);
         merged.extend(env);
-        let mut loaded = Loaded { env_file, ..Loaded::default() };
+        let mut loaded = Loaded {
+            env_file,
+            ..Loaded::default()
+        };
         loaded.warnings = keys::unknown_key_warnings(merged.keys());
         Ok((Self::from_map(&merged)?, loaded))
     }
@@ -164,7 +169,11 @@ impl Config {
                 .map_err(|e| ConfigError::SecretKey(e.to_string()))?;
         }
         Ok(Config {
-            listen: p.parsed("LOGOPS_LISTEN", "127.0.0.1:8080", "host:port, e.g. 0.0.0.0:8080")?,
+            listen: p.parsed(
+                "LOGOPS_LISTEN",
+                "127.0.0.1:8080",
+                "host:port, e.g. 0.0.0.0:8080",
+            )?,
             log_format: p.choice(
                 "LOGOPS_LOG_FORMAT",
                 LogFormat::Text,
@@ -192,17 +201,26 @@ impl Config {
                 ],
                 "always, interval or never",
             )?,
-            fsync_interval: Duration::from_millis(p.positive("LOGOPS_FSYNC_INTERVAL_MS", 1000)? as u64),
+            fsync_interval: Duration::from_millis(
+                p.positive("LOGOPS_FSYNC_INTERVAL_MS", 1000)? as u64
+            ),
             sink_queue_bytes: p.positive("LOGOPS_SINK_QUEUE_BYTES", 64 * 1024 * 1024)?,
             max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", 200)?,
             max_connections: p.positive("LOGOPS_MAX_CONNECTIONS", 1024)?,
-            read_timeout: Duration::from_millis(p.positive("LOGOPS_READ_TIMEOUT_MS", 30_000)? as u64),
-            shutdown_timeout: Duration::from_secs(p.number("LOGOPS_SHUTDOWN_TIMEOUT_SEC", 10)? as u64),
+            max_inflight: p.positive("LOGOPS_MAX_INFLIGHT", 64)?,
+            read_timeout: Duration::from_millis(
+                p.positive("LOGOPS_READ_TIMEOUT_MS", 30_000)? as u64
+            ),
+            shutdown_timeout: Duration::from_secs(
+                p.number("LOGOPS_SHUTDOWN_TIMEOUT_SEC", 10)? as u64
+            ),
             retention_days: p.days("LOGOPS_RETENTION_DAYS", 7)?,
             archive_mode: p.parsed("LOGOPS_ARCHIVE_MODE", "delete", "delete or zip")?,
             archive_dir: PathBuf::from(p.get("LOGOPS_ARCHIVE_DIR").unwrap_or("./data/archive")),
             housekeep_autorun: p.bool("LOGOPS_HOUSEKEEP_AUTORUN", false)?,
-            housekeep_interval: Duration::from_secs(p.number("LOGOPS_HOUSEKEEP_INTERVAL_SEC", 0)? as u64),
+            housekeep_interval: Duration::from_secs(
+                p.number("LOGOPS_HOUSEKEEP_INTERVAL_SEC", 0)? as u64
+            ),
         })
     }
 }
@@ -211,8 +229,15 @@ impl Config {
 fn read_env_file(path: &PathBuf, explicit: bool) -> Result<HashMap<String, String>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(HashMap::new()),
-        Err(source) => return Err(ConfigError::EnvFile { path: path.clone(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            return Ok(HashMap::new())
+        }
+        Err(source) => {
+            return Err(ConfigError::EnvFile {
+                path: path.clone(),
+                source,
+            })
+        }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut out = HashMap::new();
@@ -237,7 +262,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

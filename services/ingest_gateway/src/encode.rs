@@ -9,7 +9,12 @@ use serde_json::Value;
 use crate::normalize::{BatchContext, Normalized};
 
 /// Appends `rec` (plus its `*_enc` tokens) as one line ending in `\n`.
-pub fn write_line(buf: &mut Vec<u8>, rec: &Normalized, enc: &[(String, String)], ctx: &BatchContext<'_>) {
+pub fn write_line(
+    buf: &mut Vec<u8>,
+    rec: &Normalized,
+    enc: &[(String, String)],
+    ctx: &BatchContext<'_>,
+) {
     buf.push(b'{');
     field(buf, "ts", rec.ts.as_str(), true);
     field(buf, "level", rec.level.as_str(), false);
@@ -49,8 +54,16 @@ mod tests {
 
     #[test]
     fn key_order_and_escaping() {
-        let ctx = BatchContext { emitter: "e", scenario_id: "s", received: "2026-11-22T00:00:00.000Z", year: 2026 };
-        let Value::Object(m) = json!({"b":1,"level":"nope","ts":"bad","msg":"a\"\n","a":{"x":[1]}}) else { unreachable!() };
+        let ctx = BatchContext {
+            emitter: "e",
+            scenario_id: "s",
+            received: "2026-11-22T00:00:00.000Z",
+            year: 2026,
+        };
+        let Value::Object(m) = json!({"b":1,"level":"nope","ts":"bad","msg":"a\"\n","a":{"x":[1]}})
+        else {
+            unreachable!()
+        };
         let n = normalize(m, &ctx);
         let mut buf = Vec::new();
         write_line(&mut buf, &n, &[("msg_enc".into(), "tok".into())], &ctx);

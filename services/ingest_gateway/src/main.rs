@@ -15,6 +15,12 @@ use logops_gateway::{housekeeping, VERSION};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc malloc: the hot path allocates many small
+/// short-lived values (JSON maps and strings) and glibc's malloc/free were a
+/// quarter of the gateway's CPU profile under load (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let (config, loaded) = match Config::load() {
         Ok(c) => c,
@@ -33,7 +39,10 @@ fn main() -> ExitCode {
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the async runtime");
@@ -52,9 +61,14 @@ fn main() -> ExitCode {
 
 fn init_tracing(config: &Config) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&config.log_level).map_err(|e| {
-        anyhow::anyhow!("LOGOPS_LOG_LEVEL: invalid value {:?}: expected a level such as info or debug ({e})", config.log_level)
+        anyhow::anyhow!(
+            "LOGOPS_LOG_LEVEL: invalid value {:?}: expected a level such as info or debug ({e})",
+            config.log_level
+        )
     })?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.with_ansi(false).init(),
@@ -65,8 +79,12 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
 async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new(config.max_label_values));
     let pipeline = Pipeline::from_config(&config).context("LOGOPS_SECRET_KEY")?;
-    let sink = Sink::start(&config, Arc::clone(&metrics))
-        .with_context(|| format!("cannot create the sink directory {}", config.sink_dir.display()))?;
+    let sink = Sink::start(&config, Arc::clone(&metrics)).with_context(|| {
+        format!(
+            "cannot create the sink directory {}",
+            config.sink_dir.display()
+        )
+    })?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (LOGOPS_LISTEN)", config.listen))?;
@@ -82,7 +100,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         fsync = ?config.fsync,
         "listening on http://{addr}"
     );
-    let state = Arc::new(AppState { config, pipeline, sink, metrics });
+    let state = Arc::new(AppState {
+        config,
+        pipeline,
+        sink,
+        metrics,
+    });
     serve(listener, Arc::clone(&state), shutdown_signal()).await;
     let _ = stop_tx.send(true);
     let sink_state = Arc::clone(&state);
@@ -111,9 +134,14 @@ fn spawn_housekeeping(config: &Config, metrics: Arc<Metrics>, mut stop: watch::R
         }
     };
     let interval = config.housekeep_interval;
-    tokio::spawn(housekeeping::autorun(settings, interval, on_report, async move {
-        let _ = stop.changed().await;
-    }));
+    tokio::spawn(housekeeping::autorun(
+        settings,
+        interval,
+        on_report,
+        async move {
+            let _ = stop.changed().await;
+        },
+    ));
 }
 
 async fn shutdown_signal() {

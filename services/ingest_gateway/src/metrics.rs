@@ -33,7 +33,10 @@ pub struct LabelCap {
 impl LabelCap {
     /// A cap of `max` distinct values.
     pub fn new(max: usize) -> Self {
-        Self { max, seen: RwLock::new(HashSet::new()) }
+        Self {
+            max,
+            seen: RwLock::new(HashSet::new()),
+        }
     }
 
     /// `value` if it is (or can become) one of the kept values, else [`OTHER`].
@@ -41,7 +44,9 @@ impl LabelCap {
         if self.seen.read().map(|s| s.contains(value)).unwrap_or(false) {
             return value.to_string();
         }
-        let Ok(mut seen) = self.seen.write() else { return OTHER.to_string() };
+        let Ok(mut seen) = self.seen.write() else {
+            return OTHER.to_string();
+        };
         if seen.contains(value) || seen.len() < self.max {
             seen.insert(value.to_string());
             value.to_string()
@@ -82,7 +87,9 @@ struct HousekeepingAction {
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
 }
 
 /// Every metric of the gateway, registered once at start-up.
@@ -128,7 +135,9 @@ impl Metrics {
             invalid_ts: Family::default(),
             rejected: Family::default(),
             batch_latency: Family::new_with_constructor(latency_histogram),
-            batch_size: Histogram::new([1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 50000.0, 100000.0]),
+            batch_size: Histogram::new([
+                1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 50000.0, 100000.0,
+            ]),
             inflight: Gauge::default(),
             sink_bytes: Counter::default(),
             sink_errors: Counter::default(),
@@ -136,30 +145,92 @@ impl Metrics {
             housekeeping: Family::default(),
         };
         m.register_all();
+        for action in ["deleted", "archived", "failed"] {
+            let _ = m.housekeeping.get_or_create(&HousekeepingAction {
+                action: action.into(),
+            });
+        }
+        m.sink_errors.inc_by(0);
         m
     }
 
     fn register_all(&mut self) {
         let r = &mut self.registry;
-        r.register("logops_accepted", "Records accepted and written", self.accepted.clone());
-        r.register("logops_ingested", "Records ingested by normalized level", self.ingested.clone());
-        r.register("logops_missing_ts", "Records without a timestamp", self.missing_ts.clone());
-        r.register("logops_missing_level", "Records without a level", self.missing_level.clone());
-        r.register("logops_parse_errors", "Batches whose body could not be decoded", self.parse_errors.clone());
-        r.register("logops_invalid_ts", "Records with an unparseable timestamp", self.invalid_ts.clone());
-        r.register("logops_rejected", "Requests rejected, by error code", self.rejected.clone());
-        r.register("logops_inflight", "Ingest requests being processed", self.inflight.clone());
-        r.register("logops_batch_size", "Records per accepted batch", self.batch_size.clone());
+        r.register(
+            "logops_accepted",
+            "Records accepted and written",
+            self.accepted.clone(),
+        );
+        r.register(
+            "logops_ingested",
+            "Records ingested by normalized level",
+            self.ingested.clone(),
+        );
+        r.register(
+            "logops_missing_ts",
+            "Records without a timestamp",
+            self.missing_ts.clone(),
+        );
+        r.register(
+            "logops_missing_level",
+            "Records without a level",
+            self.missing_level.clone(),
+        );
+        r.register(
+            "logops_parse_errors",
+            "Batches whose body could not be decoded",
+            self.parse_errors.clone(),
+        );
+        r.register(
+            "logops_invalid_ts",
+            "Records with an unparseable timestamp",
+            self.invalid_ts.clone(),
+        );
+        r.register(
+            "logops_rejected",
+            "Requests rejected, by error code",
+            self.rejected.clone(),
+        );
+        r.register(
+            "logops_inflight",
+            "Ingest requests being processed",
+            self.inflight.clone(),
+        );
+        r.register(
+            "logops_batch_size",
+            "Records per accepted batch",
+            self.batch_size.clone(),
+        );
         r.register(
             "logops_batch_latency_seconds",
             "Time from request start to durable append",
             self.batch_latency.clone(),
         );
-        r.register("logops_sink_bytes", "Bytes appended to the daily files", self.sink_bytes.clone());
-        r.register("logops_sink_errors", "Failed appends or syncs (rolled back)", self.sink_errors.clone());
-        r.register("logops_sink_sync_seconds", "Duration of each data sync", self.sink_sync.clone());
-        r.register("logops_housekeeping_files", "Housekeeping actions on files", self.housekeeping.clone());
-        r.register("logops_build", "Build information", Info::new(vec![("version", crate::VERSION)]));
+        r.register(
+            "logops_sink_bytes",
+            "Bytes appended to the daily files",
+            self.sink_bytes.clone(),
+        );
+        r.register(
+            "logops_sink_errors",
+            "Failed appends or syncs (rolled back)",
+            self.sink_errors.clone(),
+        );
+        r.register(
+            "logops_sink_sync_seconds",
+            "Duration of each data sync",
+            self.sink_sync.clone(),
+        );
+        r.register(
+            "logops_housekeeping_files",
+            "Housekeeping actions on files",
+            self.housekeeping.clone(),
+        );
+        r.register(
+            "logops_build",
+            "Build information",
+            Info::new(vec![("version", crate::VERSION)]),
+        );
     }
 
     /// The exposition text (OpenMetrics, which Prometheus scrapes natively).
@@ -171,39 +242,85 @@ impl Metrics {
     }
 
     fn source(&self, emitter: &str, scenario_id: &str) -> Source {
-        Source { emitter: self.emitters.admit(emitter), scenario_id: self.scenarios.admit(scenario_id) }
+        Source {
+            emitter: self.emitters.admit(emitter),
+            scenario_id: self.scenarios.admit(scenario_id),
+        }
     }
 
     /// A batch was written: every per-record counter, the size and the latency.
-    pub fn batch_accepted(&self, batch: &Encoded, emitter: &str, scenario_id: &str, latency: Duration) {
+    pub fn batch_accepted(
+        &self,
+        batch: &Encoded,
+        emitter: &str,
+        scenario_id: &str,
+        latency: Duration,
+    ) {
         for s in &batch.by_source {
             let src = self.source(&s.emitter, &s.scenario_id);
             self.accepted.get_or_create(&src).inc_by(s.accepted);
             self.missing_ts.get_or_create(&src).inc_by(s.missing_ts);
-            self.missing_level.get_or_create(&src).inc_by(s.missing_level);
+            self.missing_level
+                .get_or_create(&src)
+                .inc_by(s.missing_level);
             if s.invalid_ts > 0 {
-                self.invalid_ts.get_or_create(&EmitterOnly { emitter: src.emitter.clone() }).inc_by(s.invalid_ts);
+                self.invalid_ts
+                    .get_or_create(&EmitterOnly {
+                        emitter: src.emitter.clone(),
+                    })
+                    .inc_by(s.invalid_ts);
             }
             for level in crate::normalize::Level::ALL {
                 let n = s.levels[level.index()];
                 if n > 0 {
-                    let key = EmitterLevel { emitter: src.emitter.clone(), level: level.as_str().into() };
+                    let key = EmitterLevel {
+                        emitter: src.emitter.clone(),
+                        level: level.as_str().into(),
+                    };
                     self.ingested.get_or_create(&key).inc_by(n);
                 }
             }
         }
         self.batch_size.observe(batch.totals.accepted as f64);
-        self.batch_latency.get_or_create(&self.source(emitter, scenario_id)).observe(latency.as_secs_f64());
-        tracing::debug!(emitter, scenario_id, records = batch.totals.accepted, latency_ms = latency.as_secs_f64() * 1e3, "batch accepted");
+        self.batch_latency
+            .get_or_create(&self.source(emitter, scenario_id))
+            .observe(latency.as_secs_f64());
+        tracing::debug!(
+            emitter,
+            scenario_id,
+            records = batch.totals.accepted,
+            latency_ms = latency.as_secs_f64() * 1e3,
+            "batch accepted"
+        );
     }
 
     /// A request was refused with error code `reason`.
-    pub fn batch_rejected(&self, reason: &'static str, emitter: &str, scenario_id: &str, detail: &str) {
+    pub fn batch_rejected(
+        &self,
+        reason: &'static str,
+        emitter: &str,
+        scenario_id: &str,
+        detail: &str,
+    ) {
         let emitter_label = self.emitters.admit(emitter);
-        if matches!(reason, "invalid_json" | "invalid_utf8" | "not_object_or_array" | "invalid_csv" | "invalid_records") {
-            self.parse_errors.get_or_create(&self.source(emitter, scenario_id)).inc();
+        if matches!(
+            reason,
+            "invalid_json"
+                | "invalid_utf8"
+                | "not_object_or_array"
+                | "invalid_csv"
+                | "invalid_records"
+        ) {
+            self.parse_errors
+                .get_or_create(&self.source(emitter, scenario_id))
+                .inc();
         }
-        self.rejected.get_or_create(&Rejection { reason: reason.into(), emitter: emitter_label }).inc();
+        self.rejected
+            .get_or_create(&Rejection {
+                reason: reason.into(),
+                emitter: emitter_label,
+            })
+            .inc();
         tracing::warn!(reason, emitter, scenario_id, detail, "batch rejected");
     }
 
@@ -224,7 +341,11 @@ impl Metrics {
 
     /// Housekeeping did `action` (`deleted`, `archived`, `failed`) to `n` files.
     pub fn housekeeping_files(&self, action: &str, n: u64) {
-        self.housekeeping.get_or_create(&HousekeepingAction { action: action.into() }).inc_by(n);
+        self.housekeeping
+            .get_or_create(&HousekeepingAction {
+                action: action.into(),
+            })
+            .inc_by(n);
     }
 }
 
@@ -247,7 +368,13 @@ mod tests {
         m.batch_rejected("invalid_json", "e", "na", "x");
         m.sink_written(10);
         let text = m.encode();
-        for name in ["logops_rejected_total", "logops_parse_errors_total", "logops_inflight", "logops_build_info", "logops_sink_bytes_total"] {
+        for name in [
+            "logops_rejected_total",
+            "logops_parse_errors_total",
+            "logops_inflight",
+            "logops_build_info",
+            "logops_sink_bytes_total",
+        ] {
             assert!(text.contains(name), "{name} missing in:\n{text}");
         }
     }

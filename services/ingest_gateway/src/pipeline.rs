@@ -84,7 +84,11 @@ impl Pipeline {
             crypt,
             encrypt_fields: cfg.encrypt_fields.clone(),
             max_records: cfg.max_records,
-            sample_size: if cfg.debug_sample { cfg.debug_sample_size } else { 0 },
+            sample_size: if cfg.debug_sample {
+                cfg.debug_sample_size
+            } else {
+                0
+            },
         })
     }
 
@@ -97,11 +101,20 @@ impl Pipeline {
     ///
     /// # Errors
     /// The first [`DecodeError`]; then nothing of the batch is produced.
-    pub fn run(&self, format: Format, body: &[u8], ctx: &BatchContext<'_>) -> Result<Encoded, DecodeError> {
+    pub fn run(
+        &self,
+        format: Format,
+        body: &[u8],
+        ctx: &BatchContext<'_>,
+    ) -> Result<Encoded, DecodeError> {
         let records = format.decode(body, self.max_records)?;
         let mut out = Encoded {
             lines: Vec::with_capacity(body.len() + records.len() * 96),
-            totals: SourceStats { emitter: ctx.emitter.into(), scenario_id: ctx.scenario_id.into(), ..Default::default() },
+            totals: SourceStats {
+                emitter: ctx.emitter.into(),
+                scenario_id: ctx.scenario_id.into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let mut enc = Vec::new();
@@ -126,7 +139,9 @@ impl Pipeline {
                 enc.push(("msg_enc".into(), crypt.encrypt(rec.msg.as_bytes())));
             }
             for name in &self.encrypt_fields {
-                let Some((_, value)) = rec.fields.iter_mut().find(|(k, _)| k == name) else { continue };
+                let Some((_, value)) = rec.fields.iter_mut().find(|(k, _)| k == name) else {
+                    continue;
+                };
                 let token = match &*value {
                     Value::String(s) => crypt.encrypt(s.as_bytes()),
                     other => crypt.encrypt(other.to_string().as_bytes()),
@@ -157,12 +172,22 @@ impl Pipeline {
 }
 
 /// The stats entry for (emitter, scenario): usually the last one, so look there first.
-fn source_entry<'a>(list: &'a mut Vec<SourceStats>, emitter: &str, scenario: &str) -> &'a mut SourceStats {
-    let pos = list.iter().rposition(|s| s.emitter == emitter && s.scenario_id == scenario);
+fn source_entry<'a>(
+    list: &'a mut Vec<SourceStats>,
+    emitter: &str,
+    scenario: &str,
+) -> &'a mut SourceStats {
+    let pos = list
+        .iter()
+        .rposition(|s| s.emitter == emitter && s.scenario_id == scenario);
     let i = match pos {
         Some(i) => i,
         None => {
-            list.push(SourceStats { emitter: emitter.into(), scenario_id: scenario.into(), ..Default::default() });
+            list.push(SourceStats {
+                emitter: emitter.into(),
+                scenario_id: scenario.into(),
+                ..Default::default()
+            });
             list.len() - 1
         }
     };

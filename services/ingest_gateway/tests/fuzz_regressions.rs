@@ -35,7 +35,11 @@ fn every_saved_input_passes_every_target() {
             }
         }
     }
-    assert!(failed.is_empty(), "inputs that fail:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "inputs that fail:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -50,7 +54,10 @@ fn the_line_checks_reject_bad_output() {
         r#"{"ts":"2026-11-22T10:00:00Z","level":"INFO","msg":"m","emitter":"e","scenario_id":"na""#,
     ];
     for line in bad {
-        assert!(std::panic::catch_unwind(|| harness::check_line(line, true, None)).is_err(), "accepted: {line}");
+        assert!(
+            std::panic::catch_unwind(|| harness::check_line(line, true, None)).is_err(),
+            "accepted: {line}"
+        );
     }
 }
 
@@ -58,7 +65,9 @@ fn the_line_checks_reject_bad_output() {
 fn the_whole_path_runs_on_a_valid_batch() {
     // Selector 0b1001: NDJSON, encrypting pipeline: msg_enc must decrypt to msg.
     let mut body = vec![0b1001u8];
-    body.extend_from_slice(b"{\"msg\":\"mail a@b.example from 10.1.2.3\",\"level\":3,\"ts\":1700000000}\n{\"x\":1}\n");
+    body.extend_from_slice(
+        b"{\"msg\":\"mail a@b.example from 10.1.2.3\",\"level\":3,\"ts\":1700000000}\n{\"x\":1}\n",
+    );
     assert_eq!(harness::run_pipeline(&body), Some(2));
     // gzip (selector 0), 128 KiB limit (7): compressed for real, must round-trip.
     harness::body_decode(b"\x00\x07hello hello hello");

@@ -17,12 +17,18 @@ const READ_TIMEOUT_MS: u64 = 1000;
 const SLACK: Duration = Duration::from_secs(15);
 
 fn slow_gateway() -> Gateway {
-    Gateway::builder().env("LOGOPS_READ_TIMEOUT_MS", &READ_TIMEOUT_MS.to_string()).start()
+    Gateway::builder()
+        .env("LOGOPS_READ_TIMEOUT_MS", &READ_TIMEOUT_MS.to_string())
+        .start()
 }
 
 fn assert_healthy(gw: &Gateway) {
     let r = gw.get("/healthz");
-    assert_eq!(r.status, 200, "gateway unhealthy after the attack: {}", r.text);
+    assert_eq!(
+        r.status, 200,
+        "gateway unhealthy after the attack: {}",
+        r.text
+    );
 }
 
 #[test]
@@ -60,24 +66,39 @@ fn slowloris_body_gets_408_and_nothing_is_written() {
 
 #[test]
 fn connections_over_the_cap_wait_until_one_closes() {
-    let gw = Gateway::builder().env("LOGOPS_MAX_CONNECTIONS", "4").start();
+    let gw = Gateway::builder()
+        .env("LOGOPS_MAX_CONNECTIONS", "4")
+        .start();
     let get = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     // Four keep-alive connections, each served once and then held open.
     let mut held: Vec<RawConn> = (0..4)
         .map(|_| {
             let mut c = RawConn::connect(&gw.addr);
             assert!(c.send(get));
-            assert_eq!(c.wait(Instant::now() + Duration::from_secs(20), None), Outcome::Status(200));
+            assert_eq!(
+                c.wait(Instant::now() + Duration::from_secs(20), None),
+                Outcome::Status(200)
+            );
             c
         })
         .collect();
     // A fifth is accepted by the kernel but not served while all four are held.
     let mut fifth = RawConn::connect(&gw.addr);
     assert!(fifth.send(get));
-    assert_eq!(fifth.wait(Instant::now() + Duration::from_secs(1), None), Outcome::Nothing, "{}", fifth.text());
+    assert_eq!(
+        fifth.wait(Instant::now() + Duration::from_secs(1), None),
+        Outcome::Nothing,
+        "{}",
+        fifth.text()
+    );
     // Closing one frees a slot, and the fifth is served.
     drop(held.pop());
-    assert_eq!(fifth.wait(Instant::now() + Duration::from_secs(20), None), Outcome::Status(200), "{}", fifth.text());
+    assert_eq!(
+        fifth.wait(Instant::now() + Duration::from_secs(20), None),
+        Outcome::Status(200),
+        "{}",
+        fifth.text()
+    );
 }
 
 #[test]
@@ -86,7 +107,11 @@ fn oversized_headers_are_refused_with_431() {
     let big = format!("X-Big: {}", "a".repeat(200 * 1024));
     let mut conn = RawConn::connect(&gw.addr);
     // The server may stop reading mid-header: a failed send is part of the test.
-    let _ = conn.send(&post_request("/v1/logs", &["Content-Type: application/json", &big], b"{\"msg\":\"x\"}"));
+    let _ = conn.send(&post_request(
+        "/v1/logs",
+        &["Content-Type: application/json", &big],
+        b"{\"msg\":\"x\"}",
+    ));
     let outcome = conn.wait(Instant::now() + Duration::from_secs(20), None);
     assert_eq!(outcome, Outcome::Status(431), "{}", conn.text());
     assert_eq!(read_sink(&gw.sink_dir).lines, 0);
@@ -110,20 +135,41 @@ fn bomb(encoding: &str, chunk: usize, copies: usize) -> Vec<u8> {
 #[test]
 fn compression_bombs_are_413_without_allocating_their_output() {
     const LIMIT: usize = 1024 * 1024;
-    let gw = Gateway::builder().env("LOGOPS_MAX_BODY_BYTES", &LIMIT.to_string()).start();
+    let gw = Gateway::builder()
+        .env("LOGOPS_MAX_BODY_BYTES", &LIMIT.to_string())
+        .start();
     assert_healthy(&gw);
     for encoding in ["gzip", "zstd"] {
         // 512 MiB once decompressed, a few hundred KiB on the wire.
         let body = bomb(encoding, 8 << 20, 64);
-        assert!(body.len() < LIMIT, "{encoding} bomb is {} bytes on the wire", body.len());
+        assert!(
+            body.len() < LIMIT,
+            "{encoding} bomb is {} bytes on the wire",
+            body.len()
+        );
         let before = peak_rss_kib(gw.pid());
-        let headers = [("content-type", "application/json"), ("content-encoding", encoding)];
+        let headers = [
+            ("content-type", "application/json"),
+            ("content-encoding", encoding),
+        ];
         let r = gw.post("/v1/logs", &headers, &body);
         assert_eq!(r.status, 413, "{encoding}: {}", r.text);
         assert_eq!(r.json()["error"], "body_too_large", "{}", r.text);
         let grown_mib = peak_rss_kib(gw.pid()).saturating_sub(before) / 1024;
-        assert!(grown_mib < 128, "{encoding} bomb grew peak memory by {grown_mib} MiB (output is 512 MiB)");
+        assert!(
+            grown_mib < 128,
+            "{encoding} bomb grew peak memory by {grown_mib} MiB (output is 512 MiB)"
+        );
     }
+    // A zstd frame may ask for a window of up to 2 GiB: over 8 MiB it is refused.
+    let mut e = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    e.window_log(27).unwrap();
+    e.long_distance_matching(true).unwrap();
+    e.write_all(&[b'a'; 4096]).unwrap();
+    let headers = [("content-type", "text/plain"), ("content-encoding", "zstd")];
+    let r = gw.post("/v1/logs", &headers, &e.finish().unwrap());
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_encoding", "{}", r.text);
     assert_eq!(read_sink(&gw.sink_dir).lines, 0);
     assert_healthy(&gw);
 }
@@ -134,7 +180,10 @@ fn deeply_nested_json_is_400_not_a_crash() {
     let cases: [(&str, String); 3] = [
         ("application/json", "[".repeat(200_000)),
         ("application/json", "{\"a\":".repeat(100_000)),
-        ("application/x-ndjson", format!("{{\"msg\":\"ok\"}}\n{}\n", "[{\"a\":".repeat(50_000))),
+        (
+            "application/x-ndjson",
+            format!("{{\"msg\":\"ok\"}}\n{}\n", "[{\"a\":".repeat(50_000)),
+        ),
     ];
     for (ct, body) in &cases {
         let r = gw.ingest(ct, body);
@@ -146,7 +195,10 @@ fn deeply_nested_json_is_400_not_a_crash() {
     for _ in 0..100 {
         deep = format!("{{\"k\":{deep}}}");
     }
-    let r = gw.ingest("application/json", &format!("{{\"msg\":\"deep\",\"attrs\":{deep}}}"));
+    let r = gw.ingest(
+        "application/json",
+        &format!("{{\"msg\":\"deep\",\"attrs\":{deep}}}"),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(read_sink(&gw.sink_dir).lines, 1);
     assert_healthy(&gw);
@@ -155,14 +207,22 @@ fn deeply_nested_json_is_400_not_a_crash() {
 #[test]
 fn random_emitter_flood_keeps_metric_labels_bounded() {
     const CAP: usize = 20;
-    let gw = Gateway::builder().env("LOGOPS_MAX_LABEL_VALUES", &CAP.to_string()).start();
+    let gw = Gateway::builder()
+        .env("LOGOPS_MAX_LABEL_VALUES", &CAP.to_string())
+        .start();
     let mut accepted = 0u64;
     for i in 0..300u32 {
         let emitter = format!("flood-{}", i.wrapping_mul(2_654_435_761));
         let scenario = format!("sc-{i}");
         let (ct, body) = match i % 3 {
-            0 => ("application/json", format!("{{\"msg\":\"m{i}\",\"emitter\":\"rec-{i}\"}}")),
-            1 => ("application/json", format!("[{{\"msg\":\"m{i}\"}},{{\"msg\":\"n{i}\",\"level\":\"error\"}}]")),
+            0 => (
+                "application/json",
+                format!("{{\"msg\":\"m{i}\",\"emitter\":\"rec-{i}\"}}"),
+            ),
+            1 => (
+                "application/json",
+                format!("[{{\"msg\":\"m{i}\"}},{{\"msg\":\"n{i}\",\"level\":\"error\"}}]"),
+            ),
             _ => ("application/json", "{\"msg\":".to_string()),
         };
         let header_lines = [
@@ -184,9 +244,24 @@ fn random_emitter_flood_keeps_metric_labels_bounded() {
     let samples = parse_metrics(&text);
     for label in ["emitter", "scenario_id"] {
         let values: BTreeSet<&str> = samples.iter().filter_map(|s| s.label(label)).collect();
-        assert!(values.len() <= CAP + 1, "{} distinct {label} values (cap {CAP} + _other)", values.len());
+        assert!(
+            values.len() <= CAP + 1,
+            "{} distinct {label} values (cap {CAP} + _other)",
+            values.len()
+        );
         assert!(values.contains("_other"), "no _other {label}: {values:?}");
     }
-    assert_eq!(sum_samples(&samples, "logops_accepted_total", &[]) as u64, accepted, "records lost from the counters");
-    assert_eq!(sum_samples(&samples, "logops_rejected_total", &[("reason", "invalid_json")]), 100.0);
+    assert_eq!(
+        sum_samples(&samples, "logops_accepted_total", &[]) as u64,
+        accepted,
+        "records lost from the counters"
+    );
+    assert_eq!(
+        sum_samples(
+            &samples,
+            "logops_rejected_total",
+            &[("reason", "invalid_json")]
+        ),
+        100.0
+    );
 }

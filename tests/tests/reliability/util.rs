@@ -35,13 +35,24 @@ pub fn read_sink(dir: &Path) -> OnDisk {
     let mut out = OnDisk::default();
     for file in ndjson_files(dir) {
         let bytes = std::fs::read(&file).expect("read sink file");
-        assert!(bytes.is_empty() || bytes.ends_with(b"\n"), "{} ends with a partial line", file.display());
-        let text = String::from_utf8(bytes).unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", file.display()));
+        assert!(
+            bytes.is_empty() || bytes.ends_with(b"\n"),
+            "{} ends with a partial line",
+            file.display()
+        );
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", file.display()));
         let mut current: Option<String> = None;
         for (i, line) in text.lines().enumerate() {
-            let rec: Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{} line {}: not JSON ({e}): {line}", file.display(), i + 1));
-            assert!(rec.is_object(), "{} line {}: not an object", file.display(), i + 1);
+            let rec: Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("{} line {}: not JSON ({e}): {line}", file.display(), i + 1)
+            });
+            assert!(
+                rec.is_object(),
+                "{} line {}: not an object",
+                file.display(),
+                i + 1
+            );
             out.lines += 1;
             let Some(id) = rec["batch"].as_str() else {
                 current = None;
@@ -50,7 +61,12 @@ pub fn read_sink(dir: &Path) -> OnDisk {
             let seq = rec["seq"].as_u64().expect("seq");
             let seqs = out.batches.entry(id.to_string()).or_default();
             if current.as_deref() != Some(id) {
-                assert!(seqs.is_empty(), "batch {id} is split or stored twice ({} line {})", file.display(), i + 1);
+                assert!(
+                    seqs.is_empty(),
+                    "batch {id} is split or stored twice ({} line {})",
+                    file.display(),
+                    i + 1
+                );
                 current = Some(id.to_string());
             }
             seqs.push(seq);
@@ -61,9 +77,15 @@ pub fn read_sink(dir: &Path) -> OnDisk {
 
 /// Asserts that batch `id` is on disk exactly once, whole: seq `0..n` in order.
 pub fn assert_whole(disk: &OnDisk, id: &str, n: usize) {
-    let seqs = disk.batches.get(id).unwrap_or_else(|| panic!("acknowledged batch {id} is missing"));
+    let seqs = disk
+        .batches
+        .get(id)
+        .unwrap_or_else(|| panic!("acknowledged batch {id} is missing"));
     let expected: Vec<u64> = (0..n as u64).collect();
-    assert_eq!(seqs, &expected, "batch {id}: records missing, duplicated or out of order");
+    assert_eq!(
+        seqs, &expected,
+        "batch {id}: records missing, duplicated or out of order"
+    );
 }
 
 /// `*.ndjson` files of `dir`, sorted.
@@ -95,13 +117,19 @@ impl Tmpfs {
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
         }
-        Ok(Tmpfs { path: dir.path().to_path_buf(), _dir: dir })
+        Ok(Tmpfs {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        })
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let ok = Command::new("umount").arg(&self.path).status().is_ok_and(|s| s.success());
+        let ok = Command::new("umount")
+            .arg(&self.path)
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             let _ = Command::new("umount").arg("-l").arg(&self.path).status();
         }
@@ -147,8 +175,13 @@ impl RawConn {
     /// Connects to `addr`.
     pub fn connect(addr: &str) -> RawConn {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        stream.set_read_timeout(Some(Duration::from_millis(50))).expect("read timeout");
-        RawConn { stream, received: Vec::new() }
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("read timeout");
+        RawConn {
+            stream,
+            received: Vec::new(),
+        }
     }
 
     /// Sends bytes; `false` when the server has already closed the connection.
@@ -177,7 +210,11 @@ impl RawConn {
                         return Outcome::Status(code);
                     }
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 Err(_) => return self.status().map_or(Outcome::Closed, Outcome::Status),
             }
         }
@@ -191,7 +228,10 @@ impl RawConn {
 
     fn status(&self) -> Option<u16> {
         let text = std::str::from_utf8(&self.received).ok()?;
-        let line = text.split("\r\n").next().filter(|_| text.contains("\r\n"))?;
+        let line = text
+            .split("\r\n")
+            .next()
+            .filter(|_| text.contains("\r\n"))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 }

@@ -21,6 +21,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOGOPS_SINK_QUEUE_BYTES",
     "LOGOPS_MAX_LABEL_VALUES",
     "LOGOPS_MAX_CONNECTIONS",
+    "LOGOPS_MAX_INFLIGHT",
     "LOGOPS_READ_TIMEOUT_MS",
     "LOGOPS_SHUTDOWN_TIMEOUT_SEC",
     "LOGOPS_RETENTION_DAYS",
@@ -39,12 +40,21 @@ pub fn unknown_key_warnings<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<S
     unknown.sort();
     unknown
         .into_iter()
-        .map(|k| format!("unknown configuration key {k}; did you mean {}?", closest(k)))
+        .map(|k| {
+            format!(
+                "unknown configuration key {k}; did you mean {}?",
+                closest(k)
+            )
+        })
         .collect()
 }
 
 fn closest(key: &str) -> &'static str {
-    KNOWN_KEYS.iter().copied().min_by_key(|known| edit_distance(key, known)).unwrap_or("LOGOPS_LISTEN")
+    KNOWN_KEYS
+        .iter()
+        .copied()
+        .min_by_key(|known| edit_distance(key, known))
+        .unwrap_or("LOGOPS_LISTEN")
 }
 
 /// Levenshtein distance over bytes (keys are ASCII).
@@ -68,17 +78,27 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_key() {
-        let keys = ["LOGOPS_FSNYC".to_string(), "LOGOPS_LISTEN".to_string(), "PATH".to_string()];
+        let keys = [
+            "LOGOPS_FSNYC".to_string(),
+            "LOGOPS_LISTEN".to_string(),
+            "PATH".to_string(),
+        ];
         let w = unknown_key_warnings(keys.iter());
         assert_eq!(w.len(), 1);
-        assert!(w[0].contains("LOGOPS_FSNYC") && w[0].contains("did you mean LOGOPS_FSYNC"), "{w:?}");
+        assert!(
+            w[0].contains("LOGOPS_FSNYC") && w[0].contains("did you mean LOGOPS_FSYNC"),
+            "{w:?}"
+        );
     }
 
     #[test]
     fn env_example_lists_every_key() {
         let example = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example"));
         for key in KNOWN_KEYS {
-            assert!(example.contains(&format!("{key}=")), "{key} missing from .env.example");
+            assert!(
+                example.contains(&format!("{key}=")),
+                "{key} missing from .env.example"
+            );
         }
     }
 }

@@ -16,8 +16,16 @@ impl Reader<'_> {
     }
 
     fn invalid(&self, key: &'static str, expected: &'static str) -> ConfigError {
-        let value = if key.contains("SECRET") { "<redacted>".into() } else { self.get(key).unwrap_or("").to_string() };
-        ConfigError::Invalid { key, value, expected }
+        let value = if key.contains("SECRET") {
+            "<redacted>".into()
+        } else {
+            self.get(key).unwrap_or("").to_string()
+        };
+        ConfigError::Invalid {
+            key,
+            value,
+            expected,
+        }
     }
 
     pub fn bool(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -32,13 +40,18 @@ impl Reader<'_> {
     pub fn number(&self, key: &'static str, default: usize) -> Result<usize, ConfigError> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| self.invalid(key, "a non-negative integer")),
+            Some(v) => v
+                .parse()
+                .map_err(|_| self.invalid(key, "a non-negative integer")),
         }
     }
 
     pub fn days(&self, key: &'static str, default: u32) -> Result<u32, ConfigError> {
         let n = self.number(key, default as usize)?;
-        u32::try_from(n).ok().filter(|d| *d <= 36_500).ok_or_else(|| self.invalid(key, "a number of days from 0 to 36500"))
+        u32::try_from(n)
+            .ok()
+            .filter(|d| *d <= 36_500)
+            .ok_or_else(|| self.invalid(key, "a number of days from 0 to 36500"))
     }
 
     pub fn positive(&self, key: &'static str, default: usize) -> Result<usize, ConfigError> {
@@ -48,8 +61,16 @@ impl Reader<'_> {
         }
     }
 
-    pub fn parsed<T: FromStr>(&self, key: &'static str, default: &str, expected: &'static str) -> Result<T, ConfigError> {
-        self.get(key).unwrap_or(default).parse().map_err(|_| self.invalid(key, expected))
+    pub fn parsed<T: FromStr>(
+        &self,
+        key: &'static str,
+        default: &str,
+        expected: &'static str,
+    ) -> Result<T, ConfigError> {
+        self.get(key)
+            .unwrap_or(default)
+            .parse()
+            .map_err(|_| self.invalid(key, expected))
     }
 
     pub fn choice<T: Copy>(
@@ -59,7 +80,9 @@ impl Reader<'_> {
         options: &[(&str, T)],
         expected: &'static str,
     ) -> Result<T, ConfigError> {
-        let Some(v) = self.get(key) else { return Ok(default) };
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
         options
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(v))
@@ -69,6 +92,10 @@ impl Reader<'_> {
 
     pub fn list(&self, key: &str, default: &str) -> Vec<String> {
         let raw = self.0.get(key).map(String::as_str).unwrap_or(default);
-        raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 }

@@ -16,7 +16,10 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
     let text = String::from_utf8_lossy(body);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
-        return Err(DecodeError::InvalidCsv { line: Some(1), detail: "no header row".into() });
+        return Err(DecodeError::InvalidCsv {
+            line: Some(1),
+            detail: "no header row".into(),
+        });
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -45,7 +48,10 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
             if cell.is_empty() {
                 continue;
             }
-            let name = header.get(i).cloned().unwrap_or_else(|| format!("column_{}", i + 1));
+            let name = header
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("column_{}", i + 1));
             rec.insert(name, Value::String(cell.to_string()));
         }
         push_limited(&mut out, rec, max)?;
@@ -68,7 +74,10 @@ fn column_name(header: &str, index: usize) -> String {
 
 fn csv_error(e: &csv::Error) -> DecodeError {
     let line = e.position().map(|p| p.line() as usize);
-    DecodeError::InvalidCsv { line, detail: e.to_string() }
+    DecodeError::InvalidCsv {
+        line,
+        detail: e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -87,13 +96,22 @@ mod tests {
             Value::Object(recs[0].clone()),
             json!({"timestamp":"2026-11-22T10:00:00Z","level":"warn","message":"a, \"quoted\"\nline","user":"bob","column_5":"extra"})
         );
-        assert_eq!(Value::Object(recs[1].clone()), json!({"message":"only user","user":"alice"}));
+        assert_eq!(
+            Value::Object(recs[1].clone()),
+            json!({"message":"only user","user":"alice"})
+        );
     }
 
     #[test]
     fn empty_body_has_no_header() {
-        assert!(matches!(decode(b"", 10), Err(DecodeError::InvalidCsv { .. })));
+        assert!(matches!(
+            decode(b"", 10),
+            Err(DecodeError::InvalidCsv { .. })
+        ));
         assert!(decode(b"ts,msg\n", 10).unwrap().is_empty());
-        assert_eq!(decode(b"msg\na\nb\nc\n", 2), Err(DecodeError::TooManyRecords { limit: 2 }));
+        assert_eq!(
+            decode(b"msg\na\nb\nc\n", 2),
+            Err(DecodeError::TooManyRecords { limit: 2 })
+        );
     }
 }

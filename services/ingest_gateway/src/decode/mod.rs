@@ -107,7 +107,9 @@ impl Format {
     /// # Errors
     /// [`DecodeError::UnsupportedMediaType`] or [`DecodeError::UnsupportedCharset`].
     pub fn from_content_type(value: Option<&str>) -> Result<Format, DecodeError> {
-        let Some(value) = value else { return Ok(Format::Json) };
+        let Some(value) = value else {
+            return Ok(Format::Json);
+        };
         let mut parts = value.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         for param in parts {
@@ -115,13 +117,17 @@ impl Format {
             if name.trim().eq_ignore_ascii_case("charset") {
                 let cs = val.trim().trim_matches('"');
                 if !cs.eq_ignore_ascii_case("utf-8") && !cs.eq_ignore_ascii_case("utf8") {
-                    return Err(DecodeError::UnsupportedCharset { charset: cs.to_string() });
+                    return Err(DecodeError::UnsupportedCharset {
+                        charset: cs.to_string(),
+                    });
                 }
             }
         }
         match media.as_str() {
             "application/json" | "" => Ok(Format::Json),
-            "application/x-ndjson" | "application/jsonl" | "application/ndjson" => Ok(Format::Ndjson),
+            "application/x-ndjson" | "application/jsonl" | "application/ndjson" => {
+                Ok(Format::Ndjson)
+            }
             "text/plain" => Ok(Format::Text),
             "text/csv" => Ok(Format::Csv),
             _ => Err(DecodeError::UnsupportedMediaType { media_type: media }),
@@ -158,10 +164,22 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(Format::from_content_type(None).unwrap(), Format::Json);
-        assert_eq!(Format::from_content_type(Some("Application/JSON; charset=UTF-8")).unwrap(), Format::Json);
-        assert_eq!(Format::from_content_type(Some("application/jsonl")).unwrap(), Format::Ndjson);
-        assert_eq!(Format::from_content_type(Some("text/plain")).unwrap(), Format::Text);
-        assert_eq!(Format::from_content_type(Some("text/csv;header=present")).unwrap(), Format::Csv);
+        assert_eq!(
+            Format::from_content_type(Some("Application/JSON; charset=UTF-8")).unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            Format::from_content_type(Some("application/jsonl")).unwrap(),
+            Format::Ndjson
+        );
+        assert_eq!(
+            Format::from_content_type(Some("text/plain")).unwrap(),
+            Format::Text
+        );
+        assert_eq!(
+            Format::from_content_type(Some("text/csv;header=present")).unwrap(),
+            Format::Csv
+        );
         assert!(matches!(
             Format::from_content_type(Some("application/xml")),
             Err(DecodeError::UnsupportedMediaType { .. })

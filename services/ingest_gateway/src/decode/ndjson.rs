@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{push_limited, DecodeError, Record, MAX_INVALID_INDICES};
+use super::{json::json_error, push_limited, DecodeError, Record, MAX_INVALID_INDICES};
 
 /// Decodes an NDJSON body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {
@@ -16,11 +16,8 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if std::str::from_utf8(line).is_err() {
-            return Err(DecodeError::InvalidUtf8 { line: Some(line_no) });
-        }
-        let value: Value = serde_json::from_slice(line)
-            .map_err(|e| DecodeError::InvalidJson { line: Some(line_no), detail: e.to_string() })?;
+        let value: Value =
+            serde_json::from_slice(line).map_err(|e| json_error(line, Some(line_no), &e))?;
         match value {
             Value::Object(map) => push_limited(&mut out, map, max)?,
             _ => {
@@ -32,7 +29,10 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
         }
     }
     if bad_count > 0 {
-        return Err(DecodeError::InvalidRecords { indices: bad, count: bad_count });
+        return Err(DecodeError::InvalidRecords {
+            indices: bad,
+            count: bad_count,
+        });
     }
     Ok(out)
 }
@@ -47,13 +47,25 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(
             decode(b"{\"a\":1}\n{oops\n", 10),
-            Err(DecodeError::InvalidJson { line: Some(2), detail: "key must be a string at line 1 column 2".into() })
+            Err(DecodeError::InvalidJson {
+                line: Some(2),
+                detail: "key must be a string at line 1 column 2".into()
+            })
         );
-        assert_eq!(decode(b"{}\n\xff\n", 10), Err(DecodeError::InvalidUtf8 { line: Some(2) }));
+        assert_eq!(
+            decode(b"{}\n\xff\n", 10),
+            Err(DecodeError::InvalidUtf8 { line: Some(2) })
+        );
         assert_eq!(
             decode(b"{}\n[1]\n{}\n3\n", 10),
-            Err(DecodeError::InvalidRecords { indices: vec![2, 4], count: 2 })
+            Err(DecodeError::InvalidRecords {
+                indices: vec![2, 4],
+                count: 2
+            })
         );
-        assert_eq!(decode(b"{}\n{}\n{}\n", 2), Err(DecodeError::TooManyRecords { limit: 2 }));
+        assert_eq!(
+            decode(b"{}\n{}\n{}\n", 2),
+            Err(DecodeError::TooManyRecords { limit: 2 })
+        );
     }
 }

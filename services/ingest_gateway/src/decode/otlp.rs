@@ -17,15 +17,21 @@ pub(super) fn decode(mut root: Map<String, Value>, max: usize) -> Result<Vec<Rec
     };
     let mut out = Vec::new();
     for rl in resource_logs {
-        let Value::Object(mut rl) = rl else { return Err(invalid("resourceLogs[] must be objects")) };
+        let Value::Object(mut rl) = rl else {
+            return Err(invalid("resourceLogs[] must be objects"));
+        };
         let resource_attrs = rl
             .remove("resource")
             .and_then(|r| r.get("attributes").cloned())
             .unwrap_or(Value::Null);
         for sl in take_array(&mut rl, "scopeLogs")? {
-            let Value::Object(mut sl) = sl else { return Err(invalid("scopeLogs[] must be objects")) };
+            let Value::Object(mut sl) = sl else {
+                return Err(invalid("scopeLogs[] must be objects"));
+            };
             for lr in take_array(&mut sl, "logRecords")? {
-                let Value::Object(lr) = lr else { return Err(invalid("logRecords[] must be objects")) };
+                let Value::Object(lr) = lr else {
+                    return Err(invalid("logRecords[] must be objects"));
+                };
                 push_limited(&mut out, log_record(lr, &resource_attrs), max)?;
             }
         }
@@ -34,7 +40,10 @@ pub(super) fn decode(mut root: Map<String, Value>, max: usize) -> Result<Vec<Rec
 }
 
 fn invalid(detail: &str) -> DecodeError {
-    DecodeError::InvalidJson { line: None, detail: format!("OTLP: {detail}") }
+    DecodeError::InvalidJson {
+        line: None,
+        detail: format!("OTLP: {detail}"),
+    }
 }
 
 fn take_array(m: &mut Map<String, Value>, key: &str) -> Result<Vec<Value>, DecodeError> {
@@ -54,7 +63,10 @@ fn log_record(mut lr: Map<String, Value>, resource_attrs: &Value) -> Record {
     if let Some(ts) = ts {
         rec.insert("ts".into(), ts);
     }
-    let severity = lr.get("severityNumber").and_then(Value::as_u64).and_then(severity_word);
+    let severity = lr
+        .get("severityNumber")
+        .and_then(Value::as_u64)
+        .and_then(severity_word);
     match (severity, lr.remove("severityText")) {
         (Some(word), _) => {
             rec.insert("level".into(), Value::String(word.into()));
@@ -159,12 +171,14 @@ mod tests {
     #[test]
     fn maps_records_attributes_and_ids() {
         let body = json!({"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
-          "scopeLogs":[{"logRecords":[
-            {"timeUnixNano":"1700000000000000000","severityNumber":17,"body":{"stringValue":"boom"},
-             "attributes":[{"key":"n","value":{"intValue":"42"}}],"traceId":"abc","spanId":""},
-            {"timeUnixNano":"0","observedTimeUnixNano":"1700000000000000001","severityText":"warn","body":{"kvlistValue":{"values":[{"key":"a","value":{"boolValue":true}}]}}}
-          ]}]}]});
-        let Value::Object(root) = body else { unreachable!() };
+        "scopeLogs":[{"logRecords":[
+          {"timeUnixNano":"1700000000000000000","severityNumber":17,"body":{"stringValue":"boom"},
+           "attributes":[{"key":"n","value":{"intValue":"42"}}],"traceId":"abc","spanId":""},
+          {"timeUnixNano":"0","observedTimeUnixNano":"1700000000000000001","severityText":"warn","body":{"kvlistValue":{"values":[{"key":"a","value":{"boolValue":true}}]}}}
+        ]}]}]});
+        let Value::Object(root) = body else {
+            unreachable!()
+        };
         let recs = decode(root, 10).unwrap();
         assert_eq!(
             Value::Object(recs[0].clone()),

@@ -67,16 +67,24 @@ fn token(s: &str) -> Option<(&str, &str)> {
 }
 
 fn rfc5424(line: &str, rec: &mut Record) -> bool {
-    let Some((sev, rest)) = pri(line) else { return false };
-    let Some(rest) = rest.strip_prefix("1 ") else { return false };
+    let Some((sev, rest)) = pri(line) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix("1 ") else {
+        return false;
+    };
     let mut fields = [""; 5];
     let mut rest = rest;
     for f in fields.iter_mut() {
-        let Some((tok, r)) = token(rest) else { return false };
+        let Some((tok, r)) = token(rest) else {
+            return false;
+        };
         *f = tok;
         rest = r;
     }
-    let Some((sd, msg)) = structured_data(rest) else { return false };
+    let Some((sd, msg)) = structured_data(rest) else {
+        return false;
+    };
     put(rec, "ts", fields[0]);
     rec.insert("level".into(), Value::from(sev));
     put(rec, "host", fields[1]);
@@ -123,11 +131,17 @@ fn rfc3164(line: &str, rec: &mut Record) -> bool {
         Some((sev, rest)) => (Some(sev), rest),
         None => (None, line),
     };
-    if rest.len() < 16 || !rest.is_char_boundary(15) || !is_bsd_timestamp(&rest[..15]) || !rest[15..].starts_with(' ') {
+    if rest.len() < 16
+        || !rest.is_char_boundary(15)
+        || !is_bsd_timestamp(&rest[..15])
+        || !rest[15..].starts_with(' ')
+    {
         return false;
     }
     let ts = &rest[..15];
-    let Some((host, rest)) = token(&rest[16..]) else { return false };
+    let Some((host, rest)) = token(&rest[16..]) else {
+        return false;
+    };
     put(rec, "ts", ts);
     if let Some(sev) = sev {
         rec.insert("level".into(), Value::from(sev));
@@ -161,7 +175,9 @@ fn tag(s: &str, require_pid: bool) -> Option<(&str, &str, &str)> {
         None => (head, ""),
     };
     let app_ok = !app.is_empty() && !app.contains([':', ']']);
-    let pid_ok = pid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let pid_ok = pid
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (app_ok && pid_ok && (!require_pid || !pid.is_empty())).then_some((app, pid, msg))
 }
 
@@ -197,7 +213,9 @@ fn iso_prefix_len(s: &str) -> Option<usize> {
     match b.get(i) {
         Some(b'Z' | b'z') => i += 1,
         Some(b'+' | b'-') => {
-            let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+            let digits = |r: std::ops::Range<usize>| {
+                b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            };
             if digits(i + 1..i + 3) && b.get(i + 3) == Some(&b':') && digits(i + 4..i + 6) {
                 i += 6;
             } else if digits(i + 1..i + 5) {
@@ -212,7 +230,9 @@ fn iso_prefix_len(s: &str) -> Option<usize> {
 }
 
 fn simple(line: &str, rec: &mut Record) -> bool {
-    let Some(len) = iso_prefix_len(line) else { return false };
+    let Some(len) = iso_prefix_len(line) else {
+        return false;
+    };
     put(rec, "ts", &line[..len]);
     let mut rest = line[len..].trim_start();
     if let Some((word, after)) = split_level_word(rest) {
@@ -235,7 +255,10 @@ fn simple(line: &str, rec: &mut Record) -> bool {
 pub fn split_level_word(s: &str) -> Option<(&str, &str)> {
     let (tok, rest) = token(s)?;
     let word = tok.trim_end_matches(':');
-    let word = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')).unwrap_or(word);
+    let word = word
+        .strip_prefix('[')
+        .and_then(|w| w.strip_suffix(']'))
+        .unwrap_or(word);
     is_level_word(word).then_some((word, rest.trim_start()))
 }
 
@@ -294,14 +317,23 @@ mod tests {
             rec("2026-11-22T10:00:00.5+01:00 error disk full"),
             json!({"ts":"2026-11-22T10:00:00.5+01:00","level":"error","msg":"disk full"})
         );
-        assert_eq!(rec("2026-11-22 10:00:00 just text"), json!({"ts":"2026-11-22 10:00:00","msg":"just text"}));
+        assert_eq!(
+            rec("2026-11-22 10:00:00 just text"),
+            json!({"ts":"2026-11-22 10:00:00","msg":"just text"})
+        );
     }
 
     #[test]
     fn free_text_and_level_word() {
         assert_eq!(rec("hello world"), json!({"msg":"hello world"}));
-        assert_eq!(rec("ERROR: it broke"), json!({"level":"ERROR","msg":"it broke"}));
-        assert_eq!(rec("[warn] careful"), json!({"level":"warn","msg":"careful"}));
+        assert_eq!(
+            rec("ERROR: it broke"),
+            json!({"level":"ERROR","msg":"it broke"})
+        );
+        assert_eq!(
+            rec("[warn] careful"),
+            json!({"level":"warn","msg":"careful"})
+        );
         assert_eq!(rec("<999>1 nonsense"), json!({"msg":"<999>1 nonsense"}));
     }
 
@@ -310,6 +342,9 @@ mod tests {
         let recs = decode(b"a\r\n\r\n  \nb \xff\n", 10).unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[1]["msg"], "b \u{fffd}");
-        assert_eq!(decode(b"a\nb\nc\n", 2), Err(DecodeError::TooManyRecords { limit: 2 }));
+        assert_eq!(
+            decode(b"a\nb\nc\n", 2),
+            Err(DecodeError::TooManyRecords { limit: 2 })
+        );
     }
 }

@@ -31,13 +31,19 @@ const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 pub fn encodings(headers: &HeaderMap) -> Result<Vec<Encoding>, ApiError> {
     let mut out = Vec::new();
     for value in headers.get_all(http::header::CONTENT_ENCODING) {
-        let text = value.to_str().map_err(|_| ApiError::UnsupportedEncoding { encoding: "<non-ASCII>".into() })?;
+        let text = value.to_str().map_err(|_| ApiError::UnsupportedEncoding {
+            encoding: "<non-ASCII>".into(),
+        })?;
         for enc in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             match enc.to_ascii_lowercase().as_str() {
                 "identity" => {}
                 "gzip" | "x-gzip" => out.push(Encoding::Gzip),
                 "zstd" => out.push(Encoding::Zstd),
-                other => return Err(ApiError::UnsupportedEncoding { encoding: other.to_string() }),
+                other => {
+                    return Err(ApiError::UnsupportedEncoding {
+                        encoding: other.to_string(),
+                    })
+                }
             }
         }
     }
@@ -66,7 +72,9 @@ pub fn check_declared_length(headers: &HeaderMap, max: usize) -> Result<(), ApiE
 pub async fn read(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, ApiError> {
     let collect = Limited::new(body, max).collect();
     match tokio::time::timeout(timeout, collect).await {
-        Err(_) => Err(ApiError::BodyTimeout { secs: timeout.as_secs() }),
+        Err(_) => Err(ApiError::BodyTimeout {
+            secs: timeout.as_secs(),
+        }),
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e)) if e.is::<LengthLimitError>() => Err(ApiError::BodyTooLarge { limit: max }),
         Ok(Err(e)) => Err(ApiError::BodyRead(e.to_string())),
@@ -80,12 +88,21 @@ pub async fn read(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes
 pub fn decode(mut body: Bytes, encodings: &[Encoding], max: usize) -> Result<Bytes, ApiError> {
     for enc in encodings.iter().rev() {
         body = match enc {
-            Encoding::Gzip => bounded_read(flate2::read::MultiGzDecoder::new(&body[..]), max, "gzip")?,
+            Encoding::Gzip => {
+                bounded_read(flate2::read::MultiGzDecoder::new(&body[..]), max, "gzip")?
+            }
             Encoding::Zstd => {
-                let mut d = zstd::stream::read::Decoder::with_buffer(&body[..])
-                    .map_err(|e| ApiError::InvalidEncoding { encoding: "zstd", detail: e.to_string() })?;
+                let mut d = zstd::stream::read::Decoder::with_buffer(&body[..]).map_err(|e| {
+                    ApiError::InvalidEncoding {
+                        encoding: "zstd",
+                        detail: e.to_string(),
+                    }
+                })?;
                 d.window_log_max(ZSTD_WINDOW_LOG_MAX)
-                    .map_err(|e| ApiError::InvalidEncoding { encoding: "zstd", detail: e.to_string() })?;
+                    .map_err(|e| ApiError::InvalidEncoding {
+                        encoding: "zstd",
+                        detail: e.to_string(),
+                    })?;
                 bounded_read(d, max, "zstd")?
             }
         };
@@ -98,7 +115,10 @@ fn bounded_read(reader: impl Read, max: usize, encoding: &'static str) -> Result
     reader
         .take(max as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| ApiError::InvalidEncoding { encoding, detail: e.to_string() })?;
+        .map_err(|e| ApiError::InvalidEncoding {
+            encoding,
+            detail: e.to_string(),
+        })?;
     if out.len() > max {
         return Err(ApiError::BodyTooLarge { limit: max });
     }
@@ -111,23 +131,32 @@ mod tests {
     use std::io::Write;
 
     fn gzip(data: &[u8]) -> Bytes {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         e.write_all(data).unwrap();
         Bytes::from(e.finish().unwrap())
     }
 
     #[test]
     fn gzip_and_zstd_round_trip() {
-        assert_eq!(decode(gzip(b"hello"), &[Encoding::Gzip], 100).unwrap(), &b"hello"[..]);
+        assert_eq!(
+            decode(gzip(b"hello"), &[Encoding::Gzip], 100).unwrap(),
+            &b"hello"[..]
+        );
         let z = zstd::encode_all(&b"hello"[..], 3).unwrap();
-        assert_eq!(decode(Bytes::from(z), &[Encoding::Zstd], 100).unwrap(), &b"hello"[..]);
+        assert_eq!(
+            decode(Bytes::from(z), &[Encoding::Zstd], 100).unwrap(),
+            &b"hello"[..]
+        );
     }
 
     #[test]
     fn bombs_are_refused_by_output_size() {
         let bomb = gzip(&vec![b'a'; 10 * 1024 * 1024]);
         assert!(bomb.len() < 100_000);
-        assert!(matches!(decode(bomb, &[Encoding::Gzip], 1024 * 1024), Err(ApiError::BodyTooLarge { .. })));
+        assert!(matches!(
+            decode(bomb, &[Encoding::Gzip], 1024 * 1024),
+            Err(ApiError::BodyTooLarge { .. })
+        ));
     }
 
     #[test]

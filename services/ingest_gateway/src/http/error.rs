@@ -48,6 +48,12 @@ pub enum ApiError {
     /// The body could not be read from the connection.
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
+    /// More ingest requests in progress than `LOGOPS_MAX_INFLIGHT`.
+    #[error("too many requests in progress (limit {limit}, LOGOPS_MAX_INFLIGHT); retry later")]
+    TooManyInflight {
+        /// The limit.
+        limit: usize,
+    },
     /// The sink could not take or write the batch.
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -73,16 +79,17 @@ impl ApiError {
                 DecodeError::InvalidCsv { .. } => "invalid_csv",
                 DecodeError::InvalidRecords { .. } => "invalid_records",
                 DecodeError::TooManyRecords { .. } => "too_many_records",
-                DecodeError::UnsupportedCharset { .. } | DecodeError::UnsupportedMediaType { .. } => {
-                    "unsupported_media_type"
-                }
+                DecodeError::UnsupportedCharset { .. }
+                | DecodeError::UnsupportedMediaType { .. } => "unsupported_media_type",
             },
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::UnsupportedEncoding { .. } => "unsupported_encoding",
             ApiError::InvalidEncoding { .. } => "invalid_encoding",
             ApiError::BodyTimeout { .. } => "body_timeout",
             ApiError::BodyRead(_) => "body_read_error",
-            ApiError::Sink(SinkError::Overloaded { .. }) => "overloaded",
+            ApiError::Sink(SinkError::Overloaded { .. }) | ApiError::TooManyInflight { .. } => {
+                "overloaded"
+            }
             ApiError::Sink(_) => "sink_unavailable",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -115,10 +122,13 @@ impl ApiError {
                 body.insert("invalid_indices".into(), json!(indices));
                 body.insert("count".into(), json!(count));
             }
-            ApiError::Decode(DecodeError::TooManyRecords { limit }) | ApiError::BodyTooLarge { limit } => {
+            ApiError::Decode(DecodeError::TooManyRecords { limit })
+            | ApiError::BodyTooLarge { limit } => {
                 body.insert("limit".into(), json!(limit));
             }
-            ApiError::Decode(DecodeError::UnsupportedMediaType { .. } | DecodeError::UnsupportedCharset { .. }) => {
+            ApiError::Decode(
+                DecodeError::UnsupportedMediaType { .. } | DecodeError::UnsupportedCharset { .. },
+            ) => {
                 body.insert("supported".into(), json!(SUPPORTED_MEDIA_TYPES));
             }
             ApiError::UnsupportedEncoding { .. } => {
@@ -137,7 +147,7 @@ impl ApiError {
         let mut resp = json_response(self.status(), &Value::Object(body));
         let headers = resp.headers_mut();
         match &self {
-            ApiError::Sink(SinkError::Overloaded { .. }) => {
+            ApiError::Sink(SinkError::Overloaded { .. }) | ApiError::TooManyInflight { .. } => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
             ApiError::Sink(_) => {
@@ -157,7 +167,9 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> 
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     resp
 }

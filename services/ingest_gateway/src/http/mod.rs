@@ -42,12 +42,18 @@ pub struct AppState {
 
 impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sink").field("dir", &self.dir()).finish_non_exhaustive()
+        f.debug_struct("Sink")
+            .field("dir", &self.dir())
+            .finish_non_exhaustive()
     }
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) {
     let limit = Arc::new(Semaphore::new(state.config.max_connections));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -100,7 +106,10 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
 /// Connection-level accept errors are expected; anything else (EMFILE) backs off.
 async fn handle_accept_error(e: std::io::Error) {
     use std::io::ErrorKind::*;
-    if matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
         return;
     }
     tracing::error!(error = %e, "accept failed; backing off 100 ms");

@@ -43,26 +43,46 @@ impl Drop for InflightGuard<'_> {
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 async fn ingest(req: Request<Incoming>, state: &Arc<AppState>) -> Response<Full<Bytes>> {
     let started = Instant::now();
-    state.metrics.inflight.inc();
+    let already = state.metrics.inflight.inc();
     let _guard = InflightGuard(state);
     let headers = req.headers();
-    let emitter = header_str(headers, "x-emitter").unwrap_or("unknown").to_string();
+    let emitter = header_str(headers, "x-emitter")
+        .unwrap_or("unknown")
+        .to_string();
     let scenario = header_str(headers, "x-scenario-id")
         .or_else(|| header_str(headers, "x-scenario"))
         .unwrap_or("na")
         .to_string();
-    match accept_batch(req, state, &emitter, &scenario).await {
+    let result = if already >= state.config.max_inflight as i64 {
+        Err(ApiError::TooManyInflight {
+            limit: state.config.max_inflight,
+        })
+    } else {
+        accept_batch(req, state, &emitter, &scenario).await
+    };
+    match result {
         Ok((batch, received)) => {
-            state.metrics.batch_accepted(&batch, &emitter, &scenario, started.elapsed());
-            json_response(StatusCode::OK, &success_body(&batch, &received, &emitter, &scenario))
+            state
+                .metrics
+                .batch_accepted(&batch, &emitter, &scenario, started.elapsed());
+            json_response(
+                StatusCode::OK,
+                &success_body(&batch, &received, &emitter, &scenario),
+            )
         }
         Err(e) => {
-            state.metrics.batch_rejected(e.code(), &emitter, &scenario, &e.to_string());
+            state
+                .metrics
+                .batch_rejected(e.code(), &emitter, &scenario, &e.to_string());
             e.into_response()
         }
     }
@@ -77,7 +97,9 @@ async fn accept_batch(
 ) -> Result<(Encoded, String), ApiError> {
     let cfg = &state.config;
     let headers = req.headers();
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let format = Format::from_content_type(content_type)?;
     let encodings = body::encodings(headers)?;
     body::check_declared_length(headers, cfg.max_body_bytes)?;
@@ -85,17 +107,33 @@ async fn accept_batch(
     let now = OffsetDateTime::now_utc();
     let received = timestamp::format_millis(now);
     let day = day_number(now.date());
-    let mut batch = if raw.len() > INLINE_BODY_BYTES || !encodings.is_empty() && raw.len() > INLINE_BODY_BYTES / 8 {
+    let mut batch = if raw.len() > INLINE_BODY_BYTES
+        || !encodings.is_empty() && raw.len() > INLINE_BODY_BYTES / 8
+    {
         let st = Arc::clone(state);
         let (em, sc, rc) = (emitter.to_string(), scenario.to_string(), received.clone());
-        tokio::task::spawn_blocking(move || run_pipeline(&st, format, raw, &encodings, &em, &sc, &rc, now.year()))
-            .await
-            .map_err(|e| ApiError::BodyRead(format!("worker failed: {e}")))??
+        tokio::task::spawn_blocking(move || {
+            run_pipeline(&st, format, raw, &encodings, &em, &sc, &rc, now.year())
+        })
+        .await
+        .map_err(|e| ApiError::BodyRead(format!("worker failed: {e}")))??
     } else {
-        run_pipeline(state, format, raw, &encodings, emitter, scenario, &received, now.year())?
+        run_pipeline(
+            state,
+            format,
+            raw,
+            &encodings,
+            emitter,
+            scenario,
+            &received,
+            now.year(),
+        )?
     };
     if batch.totals.accepted > 0 {
-        state.sink.append(day, std::mem::take(&mut batch.lines)).await?;
+        state
+            .sink
+            .append(day, std::mem::take(&mut batch.lines))
+            .await?;
     }
     Ok((batch, received))
 }
@@ -112,7 +150,12 @@ fn run_pipeline(
     year: i32,
 ) -> Result<Encoded, ApiError> {
     let body = body::decode(raw, encodings, state.config.max_body_bytes)?;
-    let ctx = BatchContext { emitter, scenario_id: scenario, received, year };
+    let ctx = BatchContext {
+        emitter,
+        scenario_id: scenario,
+        received,
+        year,
+    };
     Ok(state.pipeline.run(format, &body, &ctx)?)
 }
 
@@ -157,7 +200,9 @@ fn metrics(state: &AppState) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(state.metrics.encode())));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        header::HeaderValue::from_static(
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
     );
     resp
 }

@@ -69,7 +69,10 @@ const WORDS: &[(&str, Level)] = &[
 /// A level word (trimmed, any case) → its level.
 pub fn from_word(word: &str) -> Option<Level> {
     let word = word.trim();
-    WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)).map(|(_, l)| *l)
+    WORDS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(word))
+        .map(|(_, l)| *l)
 }
 
 /// Is `word` one of the level words of SPEC §2.2 (any case)?
@@ -81,7 +84,9 @@ pub fn is_level_word(word: &str) -> bool {
 /// become `INFO` with the original kept as `level_raw`.
 pub fn map(value: &Value) -> Option<Level> {
     match value {
-        Value::String(s) => from_word(s).or_else(|| s.trim().parse::<u64>().ok().and_then(Level::from_severity)),
+        Value::String(s) => {
+            from_word(s).or_else(|| s.trim().parse::<u64>().ok().and_then(Level::from_severity))
+        }
         Value::Number(n) => n.as_u64().and_then(Level::from_severity),
         _ => None,
     }
@@ -115,10 +120,24 @@ mod tests {
         ] {
             assert_eq!(map(&json!(input)).map(Level::as_str), Some(want), "{input}");
         }
-        for (n, want) in [(0, "ERROR"), (3, "ERROR"), (4, "WARN"), (5, "INFO"), (6, "INFO"), (7, "DEBUG")] {
+        for (n, want) in [
+            (0, "ERROR"),
+            (3, "ERROR"),
+            (4, "WARN"),
+            (5, "INFO"),
+            (6, "INFO"),
+            (7, "DEBUG"),
+        ] {
             assert_eq!(map(&json!(n)).map(Level::as_str), Some(want));
         }
-        for unknown in [json!("verbose"), json!(true), json!(8), json!(-1), json!(2.5), json!({"a":1})] {
+        for unknown in [
+            json!("verbose"),
+            json!(true),
+            json!(8),
+            json!(-1),
+            json!(2.5),
+            json!({"a":1}),
+        ] {
             assert_eq!(map(&unknown), None, "{unknown}");
         }
     }

@@ -24,7 +24,15 @@ pub const LEVEL_KEYS: [&str; 4] = ["level", "lvl", "severity", "loglevel"];
 /// Aliases for the message, in priority order.
 pub const MSG_KEYS: [&str; 5] = ["message", "msg", "log", "raw", "text"];
 /// Output keys a leftover field may not reuse.
-const RESERVED: [&str; 7] = ["ts", "level", "msg", "emitter", "scenario_id", "ts_raw", "level_raw"];
+const RESERVED: [&str; 7] = [
+    "ts",
+    "level",
+    "msg",
+    "emitter",
+    "scenario_id",
+    "ts_raw",
+    "level_raw",
+];
 
 /// Is `name` (lower-case) one of the ts/level/msg aliases?
 pub fn is_alias(name: &str) -> bool {
@@ -112,18 +120,54 @@ fn is_nonempty_str(v: &Value) -> bool {
     matches!(v, Value::String(s) if !s.trim().is_empty())
 }
 
-/// Which key supplies a value: the first alias in `keys` whose value passes `ok`.
-fn pick<'r>(rec: &'r Record, keys: &[&'static str], ok: fn(&Value) -> bool) -> Option<&'static str> {
-    keys.iter().copied().find(|k| rec.get(*k).is_some_and(ok))
+/// The keys that supply ts, level and msg, found in one pass over the record
+/// (string compares against the short alias lists, no hashing).
+#[derive(Default)]
+struct Picks {
+    ts: Option<usize>,
+    level: Option<usize>,
+    msg: Option<usize>,
+    emitter: bool,
+    scenario: bool,
+}
+
+impl Picks {
+    fn of(rec: &Record) -> Picks {
+        let mut p = Picks::default();
+        for (key, value) in rec {
+            let k = key.as_str();
+            better(&mut p.ts, &TS_KEYS, k, value, is_present);
+            better(&mut p.level, &LEVEL_KEYS, k, value, is_present);
+            better(&mut p.msg, &MSG_KEYS, k, value, is_nonempty);
+            p.emitter |= k == "emitter" && is_nonempty_str(value);
+            p.scenario |= k == "scenario_id" && is_nonempty_str(value);
+        }
+        p
+    }
+}
+
+/// Keeps in `slot` the alias index of `key` if it outranks the current pick.
+fn better(
+    slot: &mut Option<usize>,
+    keys: &[&str],
+    key: &str,
+    value: &Value,
+    ok: fn(&Value) -> bool,
+) {
+    if let Some(i) = keys.iter().position(|k| *k == key) {
+        if slot.is_none_or(|cur| i < cur) && ok(value) {
+            *slot = Some(i);
+        }
+    }
 }
 
 /// Maps one raw record onto the common schema.
 pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
-    let ts_key = pick(&rec, &TS_KEYS, is_present);
-    let level_key = pick(&rec, &LEVEL_KEYS, is_present);
-    let msg_key = pick(&rec, &MSG_KEYS, is_nonempty);
-    let emitter_key = rec.get("emitter").is_some_and(is_nonempty_str);
-    let scenario_key = rec.get("scenario_id").is_some_and(is_nonempty_str);
+    let picks = Picks::of(&rec);
+    let ts_key = picks.ts.map(|i| TS_KEYS[i]);
+    let level_key = picks.level.map(|i| LEVEL_KEYS[i]);
+    let msg_key = picks.msg.map(|i| MSG_KEYS[i]);
+    let (emitter_key, scenario_key) = (picks.emitter, picks.scenario);
 
     let mut out = Normalized {
         ts: String::new(),
@@ -186,27 +230,46 @@ mod tests {
     use serde_json::json;
 
     fn ctx() -> BatchContext<'static> {
-        BatchContext { emitter: "hdr", scenario_id: "na", received: "2026-11-22T12:00:00.000Z", year: 2026 }
+        BatchContext {
+            emitter: "hdr",
+            scenario_id: "na",
+            received: "2026-11-22T12:00:00.000Z",
+            year: 2026,
+        }
     }
 
     fn norm(v: Value) -> Normalized {
-        let Value::Object(m) = v else { panic!("object") };
+        let Value::Object(m) = v else {
+            panic!("object")
+        };
         normalize(m, &ctx())
     }
 
     #[test]
     fn aliases_consumed_others_kept_in_order() {
-        let n = norm(json!({"z":1,"timestamp":"2026-01-01T00:00:00Z","ts":null,"severity":"warn","text":"t","message":"m","_private":1,"a":2}));
+        let n = norm(
+            json!({"z":1,"timestamp":"2026-01-01T00:00:00Z","ts":null,"severity":"warn","text":"t","message":"m","_private":1,"a":2}),
+        );
         assert_eq!(n.ts, "2026-01-01T00:00:00Z");
         assert_eq!(n.level, Level::Warn);
         assert_eq!(n.msg, "m");
-        assert_eq!(n.fields, vec![("z".into(), json!(1)), ("text".into(), json!("t")), ("a".into(), json!(2))]);
+        assert_eq!(
+            n.fields,
+            vec![
+                ("z".into(), json!(1)),
+                ("text".into(), json!("t")),
+                ("a".into(), json!(2))
+            ]
+        );
     }
 
     #[test]
     fn missing_and_invalid() {
         let n = norm(json!({"msg":"x"}));
-        assert_eq!((n.ts_status, n.level_missing, n.level), (TsStatus::Missing, true, Level::Info));
+        assert_eq!(
+            (n.ts_status, n.level_missing, n.level),
+            (TsStatus::Missing, true, Level::Info)
+        );
         assert_eq!(n.ts, "2026-11-22T12:00:00.000Z");
         let n = norm(json!({"ts":"not a time","level":"verbose","msg":{"a":[1,2]}}));
         assert_eq!(n.ts_status, TsStatus::Invalid);

@@ -9,7 +9,9 @@
 use serde_json::Value;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// Parses a present ts value into RFC 3339 UTC text; `None` if unparseable.
 /// `year` is the current UTC year, used for syslog timestamps.
@@ -38,9 +40,13 @@ fn parse_str(s: &str, year: i32) -> Option<String> {
 /// Is `b` exactly `HH:MM:SS` (digits only checked)?
 pub fn is_hms(b: &[u8]) -> bool {
     b.len() == 8
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 2 || i == 5 { *c == b':' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 2 || i == 5 {
+                *c == b':'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// Is `s` a syslog `Mmm dd HH:MM:SS` timestamp (day space- or zero-padded)?
@@ -56,20 +62,30 @@ pub fn is_bsd_timestamp(s: &str) -> bool {
 }
 
 fn num(b: &[u8]) -> u32 {
-    b.iter().fold(0, |acc, d| acc * 10 + u32::from(d.wrapping_sub(b'0')))
+    b.iter()
+        .fold(0, |acc, d| acc * 10 + u32::from(d.wrapping_sub(b'0')))
 }
 
 fn bsd(s: &str, year: i32) -> Option<String> {
     let b = s.as_bytes();
     let month = MONTHS.iter().position(|m| *m == &s[..3])? as u8 + 1;
-    let day = if b[4] == b' ' { num(&b[5..6]) } else { num(&b[4..6]) };
+    let day = if b[4] == b' ' {
+        num(&b[5..6])
+    } else {
+        num(&b[4..6])
+    };
     let dt = civil(year, month, day as u8, &b[7..15])?;
     Some(format(dt.assume_utc(), ""))
 }
 
 fn civil(year: i32, month: u8, day: u8, hms: &[u8]) -> Option<PrimitiveDateTime> {
     let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
-    let time = Time::from_hms(num(&hms[0..2]) as u8, num(&hms[3..5]) as u8, num(&hms[6..8]) as u8).ok()?;
+    let time = Time::from_hms(
+        num(&hms[0..2]) as u8,
+        num(&hms[3..5]) as u8,
+        num(&hms[6..8]) as u8,
+    )
+    .ok()?;
     Some(PrimitiveDateTime::new(date, time))
 }
 
@@ -87,7 +103,12 @@ fn iso(s: &str) -> Option<String> {
     if !shape_ok {
         return None;
     }
-    let dt = civil(num(&b[..4]) as i32, num(&b[5..7]) as u8, num(&b[8..10]) as u8, &b[11..19])?;
+    let dt = civil(
+        num(&b[..4]) as i32,
+        num(&b[5..7]) as u8,
+        num(&b[8..10]) as u8,
+        &b[11..19],
+    )?;
     let mut i = 19;
     let mut frac = "";
     if matches!(b.get(i), Some(b'.' | b',')) {
@@ -132,7 +153,11 @@ fn zone(b: &[u8]) -> Option<UtcOffset> {
 /// Epoch seconds/ms/µs/ns as decimal text (`123`, `123.45`).
 fn epoch(text: &str) -> Option<String> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if int.is_empty() || int.len() > 20 || !frac.bytes().all(|c| c.is_ascii_digit()) || !int.bytes().all(|c| c.is_ascii_digit()) {
+    if int.is_empty()
+        || int.len() > 20
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+        || !int.bytes().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let value: u128 = int.parse().ok()?;
@@ -148,7 +173,11 @@ fn epoch(text: &str) -> Option<String> {
     if dt.year() > 9999 {
         return None;
     }
-    let mut digits = if exp == 0 { String::new() } else { format!("{:0width$}", value % scale, width = exp as usize) };
+    let mut digits = if exp == 0 {
+        String::new()
+    } else {
+        format!("{:0width$}", value % scale, width = exp as usize)
+    };
     digits.push_str(frac);
     Some(format(dt, &digits))
 }
@@ -203,16 +232,41 @@ mod tests {
 
     #[test]
     fn iso_forms() {
-        assert_eq!(p(json!("2026-11-22T10:00:00Z")).unwrap(), "2026-11-22T10:00:00Z");
-        assert_eq!(p(json!("2026-11-22 10:00:00.123")).unwrap(), "2026-11-22T10:00:00.123Z");
-        assert_eq!(p(json!("2026-11-22T10:00:00.123456+02:00")).unwrap(), "2026-11-22T08:00:00.123456Z");
-        assert_eq!(p(json!("2026-11-22T01:30:00-0130")).unwrap(), "2026-11-22T03:00:00Z");
-        assert_eq!(p(json!("2026-01-01T00:30:00+01:00")).unwrap(), "2025-12-31T23:30:00Z");
-        assert_eq!(p(json!(" 2026-11-22T10:00:00 ")).unwrap(), "2026-11-22T10:00:00Z");
+        assert_eq!(
+            p(json!("2026-11-22T10:00:00Z")).unwrap(),
+            "2026-11-22T10:00:00Z"
+        );
+        assert_eq!(
+            p(json!("2026-11-22 10:00:00.123")).unwrap(),
+            "2026-11-22T10:00:00.123Z"
+        );
+        assert_eq!(
+            p(json!("2026-11-22T10:00:00.123456+02:00")).unwrap(),
+            "2026-11-22T08:00:00.123456Z"
+        );
+        assert_eq!(
+            p(json!("2026-11-22T01:30:00-0130")).unwrap(),
+            "2026-11-22T03:00:00Z"
+        );
+        assert_eq!(
+            p(json!("2026-01-01T00:30:00+01:00")).unwrap(),
+            "2025-12-31T23:30:00Z"
+        );
+        assert_eq!(
+            p(json!(" 2026-11-22T10:00:00 ")).unwrap(),
+            "2026-11-22T10:00:00Z"
+        );
         // Found by the `timestamp` fuzz target: the offset pushed the instant past year 9999 and panicked.
         assert_eq!(p(json!("9999-12-31T23:59:59-23:59")), None);
         assert_eq!(p(json!("0000-01-01T00:00:00+23:59")), None);
-        for bad in ["2026-13-01T00:00:00Z", "2026-02-30 00:00:00", "yesterday", "2026-11-22T10:00:00.Z", "2026-11-22T25:00:00", "2026-11-22T10:00:00+0"] {
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "2026-02-30 00:00:00",
+            "yesterday",
+            "2026-11-22T10:00:00.Z",
+            "2026-11-22T25:00:00",
+            "2026-11-22T10:00:00+0",
+        ] {
             assert_eq!(p(json!(bad)), None, "{bad}");
         }
     }
@@ -221,9 +275,18 @@ mod tests {
     fn epochs() {
         assert_eq!(p(json!(1_700_000_000)).unwrap(), "2023-11-14T22:13:20Z");
         assert_eq!(p(json!(1_700_000_000.5)).unwrap(), "2023-11-14T22:13:20.5Z");
-        assert_eq!(p(json!(1_700_000_000_123u64)).unwrap(), "2023-11-14T22:13:20.123Z");
-        assert_eq!(p(json!("1700000000123456")).unwrap(), "2023-11-14T22:13:20.123456Z");
-        assert_eq!(p(json!(1_700_000_000_123_456_789u64)).unwrap(), "2023-11-14T22:13:20.123456789Z");
+        assert_eq!(
+            p(json!(1_700_000_000_123u64)).unwrap(),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            p(json!("1700000000123456")).unwrap(),
+            "2023-11-14T22:13:20.123456Z"
+        );
+        assert_eq!(
+            p(json!(1_700_000_000_123_456_789u64)).unwrap(),
+            "2023-11-14T22:13:20.123456789Z"
+        );
         assert_eq!(p(json!(0)).unwrap(), "1970-01-01T00:00:00Z");
         assert_eq!(p(json!(-5)), None);
         assert_eq!(p(json!(true)), None);

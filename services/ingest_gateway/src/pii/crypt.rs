@@ -34,7 +34,9 @@ pub struct Crypt {
 
 impl std::fmt::Debug for Crypt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Crypt").field("keys", &self.keys).finish_non_exhaustive()
+        f.debug_struct("Crypt")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,14 +48,27 @@ impl Crypt {
     /// the position of the first invalid key.
     pub fn from_key_list(list: &str) -> Result<Self, CryptError> {
         let mut fernets = Vec::new();
-        for (i, key) in list.split(',').map(str::trim).filter(|k| !k.is_empty()).enumerate() {
+        for (i, key) in list
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .enumerate()
+        {
             let f = Fernet::new(key).ok_or(CryptError::InvalidKey { index: i + 1 })?;
             fernets.push(f);
         }
         let keys = fernets.len();
-        let primary_key = list.split(',').map(str::trim).find(|k| !k.is_empty()).ok_or(CryptError::NoKey)?;
+        let primary_key = list
+            .split(',')
+            .map(str::trim)
+            .find(|k| !k.is_empty())
+            .ok_or(CryptError::NoKey)?;
         let primary = Fernet::new(primary_key).ok_or(CryptError::InvalidKey { index: 1 })?;
-        Ok(Self { primary, all: MultiFernet::new(fernets), keys })
+        Ok(Self {
+            primary,
+            all: MultiFernet::new(fernets),
+            keys,
+        })
     }
 
     /// Number of configured keys.
@@ -99,7 +114,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_keys_without_echoing_them() {
-        assert!(matches!(Crypt::from_key_list(" , "), Err(CryptError::NoKey)));
+        assert!(matches!(
+            Crypt::from_key_list(" , "),
+            Err(CryptError::NoKey)
+        ));
         let good = Crypt::generate_key();
         let err = Crypt::from_key_list(&format!("{good},not-a-key")).unwrap_err();
         assert!(matches!(err, CryptError::InvalidKey { index: 2 }));

@@ -8,12 +8,20 @@ use serde_json::{json, Value};
 use super::*;
 
 fn pipeline(pairs: &[(&str, &str)]) -> Pipeline {
-    let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let m: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Pipeline::from_config(&Config::from_map(&m).unwrap()).unwrap()
 }
 
 fn ctx() -> BatchContext<'static> {
-    BatchContext { emitter: "e", scenario_id: "na", received: "2026-11-22T12:00:00.000Z", year: 2026 }
+    BatchContext {
+        emitter: "e",
+        scenario_id: "na",
+        received: "2026-11-22T12:00:00.000Z",
+        year: 2026,
+    }
 }
 
 fn lines(enc: &Encoded) -> Vec<Value> {
@@ -30,7 +38,14 @@ fn counts_and_masks() {
     let body = br#"[{"msg":"from alice@example.com at 10.0.0.1","level":"error","user_email":"bob@x.io"},{"ts":"bad","emitter":"own"}]"#;
     let enc = p.run(Format::Json, body, &ctx()).unwrap();
     assert_eq!(enc.totals.accepted, 2);
-    assert_eq!((enc.totals.missing_ts, enc.totals.invalid_ts, enc.totals.missing_level), (1, 1, 1));
+    assert_eq!(
+        (
+            enc.totals.missing_ts,
+            enc.totals.invalid_ts,
+            enc.totals.missing_level
+        ),
+        (1, 1, 1)
+    );
     assert_eq!(enc.by_source.len(), 2);
     let out = lines(&enc);
     assert_eq!(out[0]["msg"], "from a***@example.com at 10.0.x.x");
@@ -42,26 +57,50 @@ fn counts_and_masks() {
 #[test]
 fn encrypts_originals_and_masks_fields() {
     let key = Crypt::generate_key();
-    let p = pipeline(&[("LOGOPS_ENCRYPT_PII", "true"), ("LOGOPS_SECRET_KEY", &key), ("LOGOPS_MASK_PII", "false")]);
-    let body = br#"{"msg":"hi alice@example.com","client_ip":"10.1.2.3","user_email":"bob@x.io","n":1}"#;
+    let p = pipeline(&[
+        ("LOGOPS_ENCRYPT_PII", "true"),
+        ("LOGOPS_SECRET_KEY", &key),
+        ("LOGOPS_MASK_PII", "false"),
+    ]);
+    let body =
+        br#"{"msg":"hi alice@example.com","client_ip":"10.1.2.3","user_email":"bob@x.io","n":1}"#;
     let out = lines(&p.run(Format::Json, body, &ctx()).unwrap());
     let c = Crypt::from_key_list(&key).unwrap();
     let dec = |k: &str| String::from_utf8(c.decrypt(out[0][k].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(out[0]["msg"], "hi alice@example.com", "mask off leaves msg");
-    assert_eq!(out[0]["client_ip"], "10.1.x.x", "encrypted fields are always masked");
+    assert_eq!(
+        out[0]["client_ip"], "10.1.x.x",
+        "encrypted fields are always masked"
+    );
     assert_eq!(dec("msg_enc"), "hi alice@example.com");
     assert_eq!(dec("client_ip_enc"), "10.1.2.3");
     assert_eq!(dec("user_email_enc"), "bob@x.io");
-    let keys: Vec<&str> = out[0].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys[keys.len() - 3..], ["msg_enc", "user_email_enc", "client_ip_enc"]);
+    let keys: Vec<&str> = out[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys[keys.len() - 3..],
+        ["msg_enc", "user_email_enc", "client_ip_enc"]
+    );
 }
 
 #[test]
 fn sample_and_levels() {
-    let p = pipeline(&[("LOGOPS_DEBUG_SAMPLE", "true"), ("LOGOPS_DEBUG_SAMPLE_SIZE", "2")]);
-    let enc = p.run(Format::Text, b"ERROR a\nWARN b\nc\n", &ctx()).unwrap();
+    let p = pipeline(&[
+        ("LOGOPS_DEBUG_SAMPLE", "true"),
+        ("LOGOPS_DEBUG_SAMPLE_SIZE", "2"),
+    ]);
+    let enc = p
+        .run(Format::Text, b"ERROR a\nWARN b\nc\n", &ctx())
+        .unwrap();
     assert_eq!(enc.sample.len(), 2);
-    assert_eq!(Value::Object(levels_object(&enc.totals.levels)), json!({"INFO":1,"WARN":1,"ERROR":1}));
+    assert_eq!(
+        Value::Object(levels_object(&enc.totals.levels)),
+        json!({"INFO":1,"WARN":1,"ERROR":1})
+    );
 }
 
 fn field_value() -> impl Strategy<Value = Value> {

@@ -20,9 +20,19 @@ impl DayFile {
     pub fn open(dir: &Path, day: u32) -> std::io::Result<DayFile> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{day:08}.ndjson"));
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
         let len = repair_torn_tail(&mut file, &path)?;
-        Ok(DayFile { day, path, file, len, dirty: false })
+        Ok(DayFile {
+            day,
+            path,
+            file,
+            len,
+            dirty: false,
+        })
     }
 
     /// Appends `bytes` whole, or truncates back to the previous length and fails.
@@ -94,6 +104,24 @@ fn last_newline_end(file: &mut File, len: u64) -> std::io::Result<u64> {
         end = start;
     }
     Ok(0)
+}
+
+/// Repairs the torn tail of every `YYYYMMDD.ndjson` in `dir`: run once at
+/// start-up, before the first append, so a crash mid-write never leaves a
+/// partial line behind (whatever day it happened on).
+pub(super) fn repair_dir(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let is_day_file = name.len() == 15
+            && name.ends_with(".ndjson")
+            && name[..8].bytes().all(|b| b.is_ascii_digit());
+        if is_day_file && path.is_file() {
+            let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
+            repair_torn_tail(&mut file, &path)?;
+        }
+    }
+    Ok(())
 }
 
 /// Can a file be created in `dir`? (Creates and removes a probe file.)

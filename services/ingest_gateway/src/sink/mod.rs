@@ -78,12 +78,27 @@ impl Sink {
     pub fn start(cfg: &Config, metrics: Arc<Metrics>) -> std::io::Result<Sink> {
         let shared = Arc::new(Shared::default());
         if !cfg.sink_file {
-            return Ok(Sink { tx: None, shared, max_queued: cfg.sink_queue_bytes, dir: None, thread: Mutex::new(None) });
+            return Ok(Sink {
+                tx: None,
+                shared,
+                max_queued: cfg.sink_queue_bytes,
+                dir: None,
+                thread: Mutex::new(None),
+            });
         }
         std::fs::create_dir_all(&cfg.sink_dir)?;
+        file::repair_dir(&cfg.sink_dir)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_SLOTS);
-        let w = writer::Writer::new(cfg.sink_dir.clone(), cfg.fsync, cfg.fsync_interval, Arc::clone(&shared), metrics);
-        let thread = std::thread::Builder::new().name("logops-sink".into()).spawn(move || w.run(rx))?;
+        let w = writer::Writer::new(
+            cfg.sink_dir.clone(),
+            cfg.fsync,
+            cfg.fsync_interval,
+            Arc::clone(&shared),
+            metrics,
+        );
+        let thread = std::thread::Builder::new()
+            .name("logops-sink".into())
+            .spawn(move || w.run(rx))?;
         Ok(Sink {
             tx: Some(tx),
             shared,
@@ -110,28 +125,42 @@ impl Sink {
         let before = self.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
         if before > 0 && before + len > self.max_queued {
             self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            return Err(SinkError::Overloaded { limit: self.max_queued });
+            return Err(SinkError::Overloaded {
+                limit: self.max_queued,
+            });
         }
         let (ack, done) = oneshot::channel();
         let refused = match tx.try_send(Msg::Batch(Job { day, bytes, ack })) {
             Ok(()) => None,
-            Err(TrySendError::Full(_)) => Some(SinkError::Overloaded { limit: self.max_queued }),
-            Err(TrySendError::Disconnected(_)) => Some(SinkError::Unavailable("the sink has stopped".into())),
+            Err(TrySendError::Full(_)) => Some(SinkError::Overloaded {
+                limit: self.max_queued,
+            }),
+            Err(TrySendError::Disconnected(_)) => {
+                Some(SinkError::Unavailable("the sink has stopped".into()))
+            }
         };
         if let Some(e) = refused {
             self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(e);
         }
-        done.await.unwrap_or_else(|_| Err(SinkError::Unavailable("the sink has stopped".into())))
+        done.await
+            .unwrap_or_else(|_| Err(SinkError::Unavailable("the sink has stopped".into())))
     }
 
     /// `Err(reason)` when the sink cannot write: its directory is not writable,
     /// or the last append failed.
     pub fn health(&self) -> Result<(), String> {
         let Some(dir) = &self.dir else { return Ok(()) };
-        file::probe_writable(dir).map_err(|e| format!("sink directory {} is not writable: {e}", dir.display()))?;
+        file::probe_writable(dir)
+            .map_err(|e| format!("sink directory {} is not writable: {e}", dir.display()))?;
         if self.shared.failing.load(Ordering::Acquire) {
-            let last = self.shared.last_error.lock().ok().and_then(|e| e.clone()).unwrap_or_default();
+            let last = self
+                .shared
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_default();
             return Err(format!("last append failed: {last}"));
         }
         Ok(())

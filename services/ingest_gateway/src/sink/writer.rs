@@ -34,8 +34,23 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub fn new(dir: PathBuf, policy: FsyncPolicy, interval: Duration, shared: Arc<Shared>, metrics: Arc<Metrics>) -> Self {
-        Writer { dir, policy, interval, shared, metrics, files: Vec::new(), scratch: Vec::new(), last_sync: Instant::now() }
+    pub fn new(
+        dir: PathBuf,
+        policy: FsyncPolicy,
+        interval: Duration,
+        shared: Arc<Shared>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Writer {
+            dir,
+            policy,
+            interval,
+            shared,
+            metrics,
+            files: Vec::new(),
+            scratch: Vec::new(),
+            last_sync: Instant::now(),
+        }
     }
 
     /// Runs until a `Shutdown` message (or every sender is gone).
@@ -111,14 +126,17 @@ impl Writer {
     }
 
     fn write_day(&mut self, day: u32, jobs: &[Job], bytes: usize) -> Result<(), SinkError> {
-        let idx = self.file_index(day).map_err(|e| self.failed(None, "open", &e))?;
+        let idx = self
+            .file_index(day)
+            .map_err(|e| self.failed(None, "open", &e))?;
         let start = self.files[idx].len();
         let appended = if jobs.len() == 1 {
             self.files[idx].append(&jobs[0].bytes)
         } else {
             let mut scratch = std::mem::take(&mut self.scratch);
             scratch.clear();
-            jobs.iter().for_each(|j| scratch.extend_from_slice(&j.bytes));
+            jobs.iter()
+                .for_each(|j| scratch.extend_from_slice(&j.bytes));
             let r = self.files[idx].append(&scratch);
             self.scratch = scratch;
             r
@@ -161,7 +179,9 @@ impl Writer {
             return Ok(i);
         }
         if self.files.len() >= MAX_OPEN_FILES {
-            let oldest = (0..self.files.len()).min_by_key(|&i| self.files[i].day).unwrap_or(0);
+            let oldest = (0..self.files.len())
+                .min_by_key(|&i| self.files[i].day)
+                .unwrap_or(0);
             let mut f = self.files.remove(oldest);
             if let Err(e) = f.sync() {
                 tracing::error!(path = %f.path.display(), error = %e, "sync on close failed");

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the release gateway, driven by the emitters' flood mode
+# on the same machine. For each configuration: start logops-gateway on a fresh temp
+# sink, flood it for DURATION seconds over CONNECTIONS keep-alive connections with
+# 100-record batches, stop it (SIGTERM: drains and syncs), count the lines on disk,
+# and print records/s (on disk), MiB/s, latency p50/p99 (client side) and the
+# gateway's peak RSS (VmHWM).
+#
+# Usage: tools/bench/run.sh [DURATION_S=20] [CONNECTIONS=32] [CASES...]
+#   CASES: mask_always encrypt_always syslog csv overload (default: all)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DUR="${1:-20}"; CONN="${2:-32}"; shift $(( $# > 2 ? 2 : $# )) || true
+CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv overload)
+BATCH=100
+
+cd "$root"
+cargo build --release -q -p logops-gateway -p logops-emitters -p logops-tools
+bin="$root/target/release"
+
+echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
+echo "load:    ${CONN} connections, ${BATCH}-record batches, ${DUR} s per case, load generator on the same machine"
+echo
+printf '%-16s %12s %9s %9s %9s %9s %8s %s\n' case "records/s" "MiB/s" "p50 ms" "p99 ms" "RSS MiB" "503s" "notes"
+
+start_gateway() { # env assignments...; sets GW_PID, GW_ADDR
+    tmp="$(mktemp -d)"
+    env -i PATH="$PATH" HOME="$HOME" LOGOPS_LISTEN=127.0.0.1:0 LOGOPS_SINK_DIR="$tmp/ingest" \
+        LOGOPS_LOG_LEVEL=info "$@" "$bin/logops-gateway" 2>"$tmp/gateway.log" &
+    GW_PID=$!
+    for _ in $(seq 1 100); do
+        GW_ADDR="$(grep -o 'listening on http://[0-9.:]*' "$tmp/gateway.log" 2>/dev/null | head -1 | sed 's#.*http://##')" || true
+        [ -n "$GW_ADDR" ] && return 0
+        sleep 0.1
+    done
+    echo "gateway did not start:"; cat "$tmp/gateway.log"; exit 1
+}
+
+stop_gateway() { # prints peak RSS in MiB
+    local hwm
+    hwm="$(awk '/VmHWM/ {print $2}' /proc/$GW_PID/status)"
+    kill -TERM "$GW_PID"; wait "$GW_PID" || true
+    echo $(( hwm / 1024 ))
+}
+
+report() { # case summary.json rss notes
+    python3 - "$1" "$2" "$3" "$tmp/ingest" "$4" <<'PY'
+import json, os, sys, glob
+case, summary, rss, sink, notes = sys.argv[1:]
+s = json.loads(open(summary).read().strip().splitlines()[-1])
+lines = bytes_ = 0
+for f in glob.glob(os.path.join(sink, "*.ndjson")):
+    data = open(f, "rb").read()
+    lines += data.count(b"\n"); bytes_ += len(data)
+el = s["elapsed_s"]
+rej = sum(v for k, v in s.get("rejected", {}).items() if k == "503")
+assert lines == s["accepted"], f"{case}: {lines} lines on disk but {s['accepted']} records acknowledged"
+print(f"{case:<16} {lines/el:12,.0f} {bytes_/el/2**20:9.1f} {s['latency_ms']['p50']:9.2f} {s['latency_ms']['p99']:9.2f} {rss:>9} {rej:8} {notes}")
+PY
+}
+
+run_case() { # name emitter extra-emitter-args -- gateway env...
+    local name="$1" emitter="$2"; shift 2
+    local eargs=(); while [ "$1" != "--" ]; do eargs+=("$1"); shift; done; shift
+    start_gateway "$@"
+    "$bin/$emitter" --url "http://$GW_ADDR/v1/logs" --concurrency "$CONN" --duration "${DUR}s" \
+        --batch-size "$BATCH" --seed 42 "${eargs[@]}" >"$tmp/summary.json" 2>"$tmp/emitter.log"
+    local rss; rss="$(stop_gateway)"
+    report "$name" "$tmp/summary.json" "$rss" "${NOTES:-}"
+    LAST_RATE="$(python3 -c "import json;print(int(json.loads(open('$tmp/summary.json').read().strip().splitlines()[-1])['records_per_sec']))")"
+    rm -rf "$tmp"
+}
+
+KEY="$("$bin/logops-keygen" 2>/dev/null)"
+for c in "${CASES[@]}"; do
+    case "$c" in
+        mask_always)    NOTES="json, mask, fsync=always" run_case "$c" emit_json -- LOGOPS_FSYNC=always ;;
+        encrypt_always) NOTES="json, mask+encrypt msg,user_email,client_ip" run_case "$c" emit_json -- LOGOPS_FSYNC=always LOGOPS_ENCRYPT_PII=true "LOGOPS_SECRET_KEY=$KEY" ;;
+        syslog)         NOTES="text/plain, mask, fsync=always" run_case "$c" emit_syslog -- LOGOPS_FSYNC=always ;;
+        csv)            NOTES="text/csv, mask, fsync=always" run_case "$c" emit_csv -- LOGOPS_FSYNC=always ;;
+        overload)       NOTES="json, 4x connections ($((CONN * 4)))" CONN=$((CONN * 4)) run_case "$c" emit_json -- LOGOPS_FSYNC=always ;;
+        *) echo "unknown case $c"; exit 2 ;;
+    esac
+done

@@ -7,11 +7,11 @@
 # gateway's peak RSS (VmHWM).
 #
 # Usage: tools/bench/run.sh [DURATION_S=20] [CONNECTIONS=32] [CASES...]
-#   CASES: mask_always encrypt_always syslog csv overload (default: all)
+#   CASES: mask_always encrypt_always syslog csv server_json overload (default: all)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DUR="${1:-20}"; CONN="${2:-32}"; shift $(( $# > 2 ? 2 : $# )) || true
-CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv overload)
+CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv server_json overload)
 BATCH=100
 
 cd "$root"
@@ -76,11 +76,12 @@ run_case() { # name emitter extra-emitter-args -- gateway env...
 KEY="$("$bin/logops-keygen" 2>/dev/null)"
 for c in "${CASES[@]}"; do
     case "$c" in
-        mask_always)    NOTES="json, mask, fsync=always" run_case "$c" emit_json -- LOGOPS_FSYNC=always ;;
-        encrypt_always) NOTES="json, mask+encrypt msg,user_email,client_ip" run_case "$c" emit_json -- LOGOPS_FSYNC=always LOGOPS_ENCRYPT_PII=true "LOGOPS_SECRET_KEY=$KEY" ;;
+        mask_always)    NOTES="json ~150 B/record, mask, fsync=always" run_case "$c" emit_json --compact -- LOGOPS_FSYNC=always ;;
+        encrypt_always) NOTES="json ~150 B, mask + encrypt msg,service,host" run_case "$c" emit_json --compact -- LOGOPS_FSYNC=always LOGOPS_ENCRYPT_PII=true "LOGOPS_SECRET_KEY=$KEY" LOGOPS_ENCRYPT_FIELDS=service,host ;;
+        server_json)    NOTES="json ~450 B/record (nested attrs), mask, fsync=always" run_case "$c" emit_json -- LOGOPS_FSYNC=always ;;
         syslog)         NOTES="text/plain, mask, fsync=always" run_case "$c" emit_syslog -- LOGOPS_FSYNC=always ;;
         csv)            NOTES="text/csv, mask, fsync=always" run_case "$c" emit_csv -- LOGOPS_FSYNC=always ;;
-        overload)       NOTES="json, 4x connections ($((CONN * 4)))" CONN=$((CONN * 4)) run_case "$c" emit_json -- LOGOPS_FSYNC=always ;;
+        overload)       NOTES="json ~150 B, 4x connections ($((CONN * 4)))" CONN=$((CONN * 4)) run_case "$c" emit_json --compact -- LOGOPS_FSYNC=always ;;
         *) echo "unknown case $c"; exit 2 ;;
     esac
 done

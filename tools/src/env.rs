@@ -4,29 +4,9 @@
 //! UTF-8 byte-order mark is ignored. Values are never printed.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Why the env file could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EnvError {
-    /// The file exists (or was named by `LOGOPS_ENV_FILE`) but cannot be read.
-    #[error("cannot read env file {}: {source}", path.display())]
-    Read {
-        /// The env file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A line of the file is not `KEY=VALUE`.
-    #[error("env file {}: {message}", path.display())]
-    Parse {
-        /// The env file.
-        path: PathBuf,
-        /// The parser's message (it names the line, not the value).
-        message: String,
-    },
-}
+pub use logops_gateway::config::ConfigError as EnvError;
 
 /// Merged configuration variables.
 #[derive(Debug, Clone, Default)]
@@ -47,17 +27,12 @@ impl EnvMap {
     }
 
     /// Like [`EnvMap::load`], with `env` standing for the process environment.
+    /// The merge is the gateway's own ([`logops_gateway::config::merge_env_file`]).
     ///
     /// # Errors
     /// As [`EnvMap::load`].
     pub fn from_parts(env: HashMap<String, String>) -> Result<Self, EnvError> {
-        let explicit = env.get("LOGOPS_ENV_FILE").filter(|p| !p.trim().is_empty());
-        let path = PathBuf::from(explicit.map_or(".env", |p| p.as_str()));
-        let (mut vars, file) = match read_env_file(&path, explicit.is_some())? {
-            Some(vars) => (vars, Some(path)),
-            None => (HashMap::new(), None),
-        };
-        vars.extend(env);
+        let (vars, file) = logops_gateway::config::merge_env_file(env)?;
         Ok(Self { vars, file })
     }
 
@@ -73,30 +48,6 @@ impl EnvMap {
     pub fn vars(&self) -> &HashMap<String, String> {
         &self.vars
     }
-}
-
-/// `Some(vars)` of the file, `None` if the default `.env` does not exist.
-fn read_env_file(path: &Path, explicit: bool) -> Result<Option<HashMap<String, String>>, EnvError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
-        Err(source) => {
-            return Err(EnvError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut vars = HashMap::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
-        let (k, v) = item.map_err(|e| EnvError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        vars.insert(k, v);
-    }
-    Ok(Some(vars))
 }
 
 #[cfg(test)]

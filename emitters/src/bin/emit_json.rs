@@ -21,11 +21,16 @@ struct Cli {
     /// Send NDJSON (application/x-ndjson) instead of a JSON array.
     #[arg(long)]
     ndjson: bool,
+
+    /// Compact ~140-byte records (ts, level, message, service, host): the
+    /// benchmark workload.
+    #[arg(long)]
+    compact: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     main_with("emit_json", &cli.common, |cfg| {
-        JsonGenerator::new(cfg, cli.partial_ratio, cli.ndjson)
+        JsonGenerator::new(cfg, cli.partial_ratio, cli.ndjson).compact(cli.compact)
     })
 }

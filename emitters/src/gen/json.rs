@@ -17,6 +17,7 @@ pub struct JsonGenerator {
     src: Source,
     partial_ratio: f64,
     ndjson: bool,
+    compact: bool,
 }
 
 impl JsonGenerator {
@@ -27,10 +28,19 @@ impl JsonGenerator {
             src: Source::new(cfg),
             partial_ratio,
             ndjson,
+            compact: false,
         }
     }
 
+    /// Compact records (~140 bytes: ts, level, message with PII, service, host),
+    /// the benchmark workload of docs/benchmarks.md.
+    pub fn compact(mut self, on: bool) -> Self {
+        self.compact = on;
+        self
+    }
+
     fn record(&mut self, expect: &mut Expect) -> Value {
+        let compact = self.compact;
         let src = &mut self.src;
         let partial = Partial::roll(src, self.partial_ratio);
         let us = src.next_us();
@@ -46,30 +56,9 @@ impl JsonGenerator {
         rec.insert("service".into(), src.pick(&vocab::SERVICES).into());
         rec.insert("env".into(), src.pick(&vocab::ENVS).into());
         rec.insert("host".into(), vocab::host(src).into());
-        rec.insert("request_id".into(), vocab::request_id(src).into());
-        if src.chance(0.85) {
-            rec.insert("user_email".into(), vocab::email(src).into());
+        if !compact {
+            server_fields(src, level, &mut rec);
         }
-        let ip = if src.chance(0.1) {
-            vocab::ipv6(src)
-        } else {
-            vocab::ipv4(src)
-        };
-        rec.insert("client_ip".into(), ip.into());
-        let (method, path) = vocab::request(src);
-        let mut attrs = json!({
-            "http": {"method": method, "path": path, "status": vocab::status(src, level)},
-            "duration_ms": src.int(1, 250_000) as f64 / 100.0,
-            "region": src.pick(&vocab::REGIONS),
-            "version": format!("1.{}.{}", src.int(0, 9), src.int(0, 20)),
-        });
-        if src.chance(0.2) {
-            attrs["tags"] = json!(["canary", src.pick(&vocab::REGIONS)]);
-        }
-        if src.chance(0.1) {
-            attrs["upstream"] = json!({"addr": vocab::ipv4(src), "retries": src.int(0, 4)});
-        }
-        rec.insert("attrs".into(), attrs);
         let ts = if partial.drop_ts {
             TsKind::Missing
         } else {
@@ -78,6 +67,34 @@ impl JsonGenerator {
         expect.count(ts, partial.drop_level);
         Value::Object(rec)
     }
+}
+
+/// The fields beyond the compact core: request id, user email, client IP, attrs.
+fn server_fields(src: &mut Source, level: vocab::Level, rec: &mut Map<String, Value>) {
+    rec.insert("request_id".into(), vocab::request_id(src).into());
+    if src.chance(0.85) {
+        rec.insert("user_email".into(), vocab::email(src).into());
+    }
+    let ip = if src.chance(0.1) {
+        vocab::ipv6(src)
+    } else {
+        vocab::ipv4(src)
+    };
+    rec.insert("client_ip".into(), ip.into());
+    let (method, path) = vocab::request(src);
+    let mut attrs = json!({
+        "http": {"method": method, "path": path, "status": vocab::status(src, level)},
+        "duration_ms": src.int(1, 250_000) as f64 / 100.0,
+        "region": src.pick(&vocab::REGIONS),
+        "version": format!("1.{}.{}", src.int(0, 9), src.int(0, 20)),
+    });
+    if src.chance(0.2) {
+        attrs["tags"] = json!(["canary", src.pick(&vocab::REGIONS)]);
+    }
+    if src.chance(0.1) {
+        attrs["upstream"] = json!({"addr": vocab::ipv4(src), "retries": src.int(0, 4)});
+    }
+    rec.insert("attrs".into(), attrs);
 }
 
 impl Generator for JsonGenerator {

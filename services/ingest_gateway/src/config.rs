@@ -137,14 +137,7 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the first invalid key.
     pub fn load() -> Result<(Config, Loaded), ConfigError> {
-        let env: HashMap<String, String> = std::env::vars().collect();
-        let path = env
-            .get("LOGOPS_ENV_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(".env"));
-        let mut merged = read_env_file(&path, env.contains_key("LOGOPS_ENV_FILE"))?;
-        let env_file = (!merged.is_empty() || path.exists()).then_some(path);
-        merged.extend(env);
+        let (merged, env_file) = merge_env_file(std::env::vars().collect())?;
         let mut loaded = Loaded {
             env_file,
             ..Loaded::default()
@@ -223,6 +216,28 @@ impl Config {
             ),
         })
     }
+}
+
+/// `env` (the process environment) over the env file: `.env` in the working
+/// directory, or the file named by `LOGOPS_ENV_FILE` (which must then exist).
+/// Returns the merged raw variables and the env file read, if any. Shared with
+/// the operator tools so they read configuration exactly as the gateway does.
+///
+/// # Errors
+/// [`ConfigError::EnvFile`] when the file exists (or is named) but cannot be read or parsed.
+#[allow(clippy::type_complexity)]
+pub fn merge_env_file(
+    env: HashMap<String, String>,
+) -> Result<(HashMap<String, String>, Option<PathBuf>), ConfigError> {
+    let named = env
+        .get("LOGOPS_ENV_FILE")
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty());
+    let path = PathBuf::from(named.unwrap_or(".env"));
+    let mut merged = read_env_file(&path, named.is_some())?;
+    let env_file = (!merged.is_empty() || path.exists()).then_some(path);
+    merged.extend(env);
+    Ok((merged, env_file))
 }
 
 /// Reads `KEY=VALUE` lines from an env file; a missing default `.env` is fine.

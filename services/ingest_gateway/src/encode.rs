@@ -64,7 +64,7 @@ mod tests {
         else {
             unreachable!()
         };
-        let n = normalize(m, &ctx);
+        let n = normalize(m.into(), &ctx);
         let mut buf = Vec::new();
         write_line(&mut buf, &n, &[("msg_enc".into(), "tok".into())], &ctx);
         assert_eq!(

@@ -1,8 +1,9 @@
 //! Replays every saved fuzz input through every fuzz target's checks.
 //!
-//! `tests/fuzz_regressions/` holds the inputs that once crashed a target (named
-//! `<target>-<what>`) plus hand-made hostile inputs (deep nesting, bombs, odd
-//! timestamps). Each file goes through *all* targets of `fuzz/src/harness.rs`
+//! `tests/fuzz_regressions/` holds the inputs that once failed a target
+//! (`<target>-<what>`) and hand-made hostile inputs (`hostile-<what>`: deep
+//! nesting, bombs, timestamp range edges, key collisions); `open/` holds
+//! findings not fixed yet, which are not replayed. Each file goes through *all* targets of `fuzz/src/harness.rs`
 //! (the same code `cargo fuzz` runs), so a fix that regresses anywhere in the
 //! decode → normalize → mask → encode path fails here, in CI, without fuzzing.
 

@@ -93,11 +93,11 @@ mod tests {
         let recs = decode(body.as_bytes(), 10).unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(
-            Value::Object(recs[0].clone()),
+            recs[0].to_value(),
             json!({"timestamp":"2026-11-22T10:00:00Z","level":"warn","message":"a, \"quoted\"\nline","user":"bob","column_5":"extra"})
         );
         assert_eq!(
-            Value::Object(recs[1].clone()),
+            recs[1].to_value(),
             json!({"message":"only user","user":"alice"})
         );
     }

@@ -10,12 +10,12 @@ mod csv;
 mod json;
 mod ndjson;
 mod otlp;
+mod record;
 mod text;
 
 pub use text::{parse_line as parse_text_line, split_level_word};
 
-/// A raw record: field name → JSON value, in input order.
-pub type Record = serde_json::Map<String, serde_json::Value>;
+pub use record::Record;
 
 /// The body formats the gateway understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,9 +2,8 @@
 //! blank lines are skipped; errors name the 1-based line, and `invalid_records`
 //! lists the 1-based line numbers of lines that are JSON but not objects.
 
-use serde_json::Value;
-
-use super::{json::json_error, push_limited, DecodeError, Record, MAX_INVALID_INDICES};
+use super::json::{json_error, Element};
+use super::{push_limited, DecodeError, Record, MAX_INVALID_INDICES};
 
 /// Decodes an NDJSON body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {
@@ -16,11 +15,11 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let value: Value =
+        let element: Element =
             serde_json::from_slice(line).map_err(|e| json_error(line, Some(line_no), &e))?;
-        match value {
-            Value::Object(map) => push_limited(&mut out, map, max)?,
-            _ => {
+        match element {
+            Element::Object(rec) => push_limited(&mut out, rec, max)?,
+            Element::Other => {
                 bad_count += 1;
                 if bad.len() < MAX_INVALID_INDICES {
                     bad.push(line_no);

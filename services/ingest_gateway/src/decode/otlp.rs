@@ -83,9 +83,9 @@ fn log_record(mut lr: Map<String, Value>, resource_attrs: &Value) -> Record {
         };
         rec.insert("msg".into(), Value::String(msg));
     }
-    flatten_attributes(resource_attrs, &mut rec);
+    flatten_attributes(resource_attrs, &mut |k, v| rec.insert(k, v));
     if let Some(attrs) = lr.get("attributes") {
-        flatten_attributes(attrs, &mut rec);
+        flatten_attributes(attrs, &mut |k, v| rec.insert(k, v));
     }
     for (from, to) in [("traceId", "trace_id"), ("spanId", "span_id")] {
         if let Some(Value::String(id)) = lr.remove(from) {
@@ -118,11 +118,11 @@ fn severity_word(n: u64) -> Option<&'static str> {
 }
 
 /// `[{key, value: AnyValue}]` → `key: plain value` fields.
-fn flatten_attributes(attrs: &Value, rec: &mut Record) {
+fn flatten_attributes(attrs: &Value, put: &mut dyn FnMut(String, Value)) {
     let Some(list) = attrs.as_array() else { return };
     for kv in list {
         if let (Some(key), Some(value)) = (kv.get("key").and_then(Value::as_str), kv.get("value")) {
-            rec.insert(key.to_string(), any_value(value.clone()));
+            put(key.to_string(), any_value(value.clone()));
         }
     }
 }
@@ -156,8 +156,10 @@ fn any_value(v: Value) -> Value {
         return Value::Array(values);
     }
     if let Some(Value::Object(kvl)) = m.remove("kvlistValue") {
-        let mut out = Record::new();
-        flatten_attributes(kvl.get("values").unwrap_or(&Value::Null), &mut out);
+        let mut out = Map::new();
+        flatten_attributes(kvl.get("values").unwrap_or(&Value::Null), &mut |k, v| {
+            out.insert(k, v);
+        });
         return Value::Object(out);
     }
     Value::Object(m)
@@ -181,7 +183,7 @@ mod tests {
         };
         let recs = decode(root, 10).unwrap();
         assert_eq!(
-            Value::Object(recs[0].clone()),
+            recs[0].to_value(),
             json!({"ts":"1700000000000000000","level":"ERROR","msg":"boom","service.name":"api","n":42,"trace_id":"abc"})
         );
         assert_eq!(recs[1]["ts"], "1700000000000000001");

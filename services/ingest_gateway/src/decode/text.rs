@@ -279,7 +279,7 @@ mod tests {
     use serde_json::json;
 
     fn rec(line: &str) -> Value {
-        Value::Object(parse_line(line))
+        parse_line(line).to_value()
     }
 
     #[test]

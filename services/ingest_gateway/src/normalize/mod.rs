@@ -161,6 +161,22 @@ fn better(
     }
 }
 
+/// Makes each renamed field (indices `renamed`) unique by appending `_orig`
+/// until no other field has its name: `{"message":"a","msg":"b","msg_orig":"c"}`
+/// keeps `msg_orig_orig: "b"` and `msg_orig: "c"` (the `pipeline` fuzz
+/// harness's duplicate-key check caught `msg_orig` twice on one line).
+fn unique_names(fields: &mut [(String, Value)], renamed: &[usize]) {
+    for &i in renamed {
+        while fields
+            .iter()
+            .enumerate()
+            .any(|(j, (k, _))| j != i && *k == fields[i].0)
+        {
+            fields[i].0.push_str("_orig");
+        }
+    }
+}
+
 /// Maps one raw record onto the common schema.
 pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
     let picks = Picks::of(&rec);
@@ -169,6 +185,7 @@ pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
     let msg_key = picks.msg.map(|i| MSG_KEYS[i]);
     let (emitter_key, scenario_key) = (picks.emitter, picks.scenario);
 
+    let mut renamed = Vec::new();
     let mut out = Normalized {
         ts: String::new(),
         level: Level::Info,
@@ -212,11 +229,15 @@ pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
             continue;
         } else if RESERVED.contains(&k) {
             if is_present(&value) {
+                renamed.push(out.fields.len());
                 out.fields.push((format!("{k}_orig"), value));
             }
         } else {
             out.fields.push((key, value));
         }
+    }
+    if !renamed.is_empty() {
+        unique_names(&mut out.fields, &renamed);
     }
     if out.ts_status != TsStatus::Parsed {
         out.ts = ctx.received.to_string();
@@ -242,7 +263,7 @@ mod tests {
         let Value::Object(m) = v else {
             panic!("object")
         };
-        normalize(m, &ctx())
+        normalize(m.into(), &ctx())
     }
 
     #[test]
@@ -292,5 +313,32 @@ mod tests {
         let n = norm(json!({"emitter":5}));
         assert_eq!(n.emitter(&ctx()), "hdr");
         assert_eq!(n.fields, vec![("emitter_orig".into(), json!(5))]);
+    }
+
+    #[test]
+    fn a_rename_never_duplicates_an_existing_key() {
+        // Caught by the `pipeline` fuzz harness: `msg_orig` appeared twice on the line.
+        let n = norm(json!({"message":"a","msg":"b","msg_orig":"c"}));
+        assert_eq!(
+            n.fields,
+            vec![
+                ("msg_orig_orig".into(), json!("b")),
+                ("msg_orig".into(), json!("c"))
+            ]
+        );
+        let n = norm(
+            json!({"msg_orig_orig":1,"msg_orig":2,"message":"a","msg":"b","level_raw":"x","level_raw_orig":3}),
+        );
+        let names: Vec<&str> = n.fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "msg_orig_orig",
+                "msg_orig",
+                "msg_orig_orig_orig",
+                "level_raw_orig_orig",
+                "level_raw_orig"
+            ]
+        );
     }
 }

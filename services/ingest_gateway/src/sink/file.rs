@@ -1,7 +1,7 @@
 //! One daily file: open (repairing a torn last line), append, roll back.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// An open `<YYYYMMDD>.ndjson` and its current length.
@@ -35,11 +35,14 @@ impl DayFile {
         })
     }
 
-    /// Appends `bytes` whole, or truncates back to the previous length and fails.
-    pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self.file.write_all(bytes) {
+    /// Appends `parts` in order (one `writev` per up to [`IOV_CHUNK`] parts,
+    /// no concatenation copy), whole, or truncates back to the previous length
+    /// and fails.
+    pub fn append(&mut self, parts: &[&[u8]]) -> std::io::Result<()> {
+        let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        match write_all_vectored(&mut self.file, parts) {
             Ok(()) => {
-                self.len += bytes.len() as u64;
+                self.len += total;
                 self.dirty = true;
                 Ok(())
             }
@@ -69,6 +72,25 @@ impl DayFile {
         self.dirty = false;
         Ok(())
     }
+}
+
+/// Parts per `writev` call (well under Linux's IOV_MAX of 1024).
+const IOV_CHUNK: usize = 512;
+
+fn write_all_vectored(file: &mut File, parts: &[&[u8]]) -> std::io::Result<()> {
+    for chunk in parts.chunks(IOV_CHUNK) {
+        let mut slices: Vec<IoSlice<'_>> = chunk.iter().map(|p| IoSlice::new(p)).collect();
+        let mut bufs = &mut slices[..];
+        while !bufs.is_empty() {
+            match file.write_vectored(bufs) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn repair_torn_tail(file: &mut File, path: &Path) -> std::io::Result<u64> {
@@ -141,7 +163,7 @@ mod tests {
         std::fs::write(dir.path().join("20261122.ndjson"), b"{\"a\":1}\n{\"b\":").unwrap();
         let mut f = DayFile::open(dir.path(), 20261122).unwrap();
         assert_eq!(f.len(), 8);
-        f.append(b"{\"c\":3}\n").unwrap();
+        f.append(&[b"{\"c\":", b"3}\n"]).unwrap();
         let text = std::fs::read_to_string(dir.path().join("20261122.ndjson")).unwrap();
         assert_eq!(text, "{\"a\":1}\n{\"c\":3}\n");
     }

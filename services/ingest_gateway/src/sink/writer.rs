@@ -2,7 +2,7 @@
 //!
 //! Loop: wait for a batch, drain whatever else is queued (up to
 //! [`MAX_GROUP_BYTES`]) into one group, append the group's batches for each day
-//! with one write, sync once (`always`), then acknowledge every batch. Under
+//! with one `writev`, sync once (`always`), then acknowledge every batch. Under
 //! `interval` the loop wakes up to sync dirty files; under `never` it leaves
 //! syncing to the OS. On shutdown it drains the queue and syncs everything.
 
@@ -29,7 +29,6 @@ pub(super) struct Writer {
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
     files: Vec<DayFile>,
-    scratch: Vec<u8>,
     last_sync: Instant,
 }
 
@@ -48,7 +47,6 @@ impl Writer {
             shared,
             metrics,
             files: Vec::new(),
-            scratch: Vec::new(),
             last_sync: Instant::now(),
         }
     }
@@ -130,17 +128,8 @@ impl Writer {
             .file_index(day)
             .map_err(|e| self.failed(None, "open", &e))?;
         let start = self.files[idx].len();
-        let appended = if jobs.len() == 1 {
-            self.files[idx].append(&jobs[0].bytes)
-        } else {
-            let mut scratch = std::mem::take(&mut self.scratch);
-            scratch.clear();
-            jobs.iter()
-                .for_each(|j| scratch.extend_from_slice(&j.bytes));
-            let r = self.files[idx].append(&scratch);
-            self.scratch = scratch;
-            r
-        };
+        let parts: Vec<&[u8]> = jobs.iter().map(|j| j.bytes.as_slice()).collect();
+        let appended = self.files[idx].append(&parts);
         if let Err(e) = appended {
             return Err(self.failed(Some(idx), "write", &e));
         }

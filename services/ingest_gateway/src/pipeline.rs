@@ -149,11 +149,7 @@ impl Pipeline {
                 mask_value(value);
                 enc.push((format!("{name}_enc"), token));
             }
-            for (k, _) in rec.fields.iter_mut() {
-                if enc.iter().any(|(e, _)| e == k) {
-                    k.push_str("_orig");
-                }
-            }
+            rename_enc_collisions(rec, enc);
         }
         if self.mask {
             if let Cow::Owned(m) = mask_str(&rec.msg) {
@@ -168,6 +164,21 @@ impl Pipeline {
                 }
             }
         }
+    }
+}
+
+/// A field of the record named like a produced `<name>_enc` token is renamed
+/// `<name>_enc_orig` (more `_orig` until the name is free): no duplicate keys.
+fn rename_enc_collisions(rec: &mut Normalized, enc: &[(String, String)]) {
+    for i in 0..rec.fields.len() {
+        if !enc.iter().any(|(e, _)| *e == rec.fields[i].0) {
+            continue;
+        }
+        let mut name = format!("{}_orig", rec.fields[i].0);
+        while rec.fields.iter().any(|(k, _)| *k == name) || enc.iter().any(|(e, _)| *e == name) {
+            name.push_str("_orig");
+        }
+        rec.fields[i].0 = name;
     }
 }
 

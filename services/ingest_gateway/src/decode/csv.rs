@@ -6,10 +6,20 @@
 //! Empty cells are absent. Cells beyond the header get `column_<n>` names
 //! (1-based), so ragged rows lose nothing. Bodies are decoded lossily.
 
+use std::cell::Cell;
+
+use csv_core::{ReadRecordResult, Reader};
 use serde_json::Value;
 
 use super::{push_limited, DecodeError, Record};
 use crate::normalize::is_alias;
+
+thread_local! {
+    /// The RFC 4180 parser, built once per thread and `reset()` between bodies:
+    /// building its DFA per request was ~5 % of the CSV profile. (A clone of a
+    /// built `csv_core::Reader` does not parse correctly, so it is reused, not cloned.)
+    static PARSER: Cell<Option<Reader>> = const { Cell::new(None) };
+}
 
 /// Decodes a CSV body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {
@@ -21,30 +31,23 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
             detail: "no header row".into(),
         });
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(&e))?
-        .iter()
-        .enumerate()
-        .map(|(i, h)| column_name(h, i))
-        .collect();
+    let mut rows = Rows::new(text.as_bytes());
+    let header: Vec<String> = match rows.next_row() {
+        Some(cells) => cells.enumerate().map(|(i, h)| column_name(h, i)).collect(),
+        None => {
+            return Err(DecodeError::InvalidCsv {
+                line: Some(1),
+                detail: "no header row".into(),
+            })
+        }
+    };
     let mut out = Vec::new();
-    let mut row = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(&e)),
-        }
-        if row.len() == 1 && row[0].trim().is_empty() {
-            continue;
-        }
+    while let Some(cells) = rows.next_row() {
         let mut rec = Record::new();
-        for (i, cell) in row.iter().enumerate() {
+        let (mut blank, mut ncells) = (true, 0);
+        for (i, cell) in cells.enumerate() {
+            blank &= cell.trim().is_empty();
+            ncells += 1;
             if cell.is_empty() {
                 continue;
             }
@@ -54,9 +57,70 @@ pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError
                 .unwrap_or_else(|| format!("column_{}", i + 1));
             rec.insert(name, Value::String(cell.to_string()));
         }
+        if blank && ncells <= 1 {
+            continue;
+        }
         push_limited(&mut out, rec, max)?;
     }
     Ok(out)
+}
+
+/// Row-by-row reader over a whole body, reusing its output buffers.
+struct Rows<'a> {
+    parser: Reader,
+    input: &'a [u8],
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        let parser = PARSER
+            .with(Cell::take)
+            .unwrap_or_else(|| csv_core::ReaderBuilder::new().build());
+        Rows {
+            parser,
+            input,
+            out: vec![0; 4096],
+            ends: vec![0; 64],
+        }
+    }
+
+    /// The next row's cells (the body is valid UTF-8, and unquoting keeps it so).
+    fn next_row(&mut self) -> Option<impl Iterator<Item = &str> + '_> {
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            let (res, nin, nout, nend) = self.parser.read_record(
+                self.input,
+                &mut self.out[outlen..],
+                &mut self.ends[endlen..],
+            );
+            self.input = &self.input[nin..];
+            outlen += nout;
+            endlen += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => self.out.resize(self.out.len() * 2, 0),
+                ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                ReadRecordResult::Record => break,
+                ReadRecordResult::End => return None,
+            }
+        }
+        let (out, ends) = (&self.out[..outlen], &self.ends[..endlen]);
+        Some((0..endlen).map(move |i| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            std::str::from_utf8(&out[start..ends[i]]).unwrap_or("")
+        }))
+    }
+}
+
+impl Drop for Rows<'_> {
+    /// Hands the parser back to the thread for the next body.
+    fn drop(&mut self) {
+        let mut parser = std::mem::take(&mut self.parser);
+        parser.reset();
+        PARSER.with(|slot| slot.set(Some(parser)));
+    }
 }
 
 /// Header cell → field name: aliases lower-cased, others trimmed, blanks numbered.
@@ -69,14 +133,6 @@ fn column_name(header: &str, index: usize) -> String {
         lower
     } else {
         trimmed.to_string()
-    }
-}
-
-fn csv_error(e: &csv::Error) -> DecodeError {
-    let line = e.position().map(|p| p.line() as usize);
-    DecodeError::InvalidCsv {
-        line,
-        detail: e.to_string(),
     }
 }
 

@@ -150,7 +150,6 @@ impl Metrics {
                 action: action.into(),
             });
         }
-        m.sink_errors.inc_by(0);
         m
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{push_limited, DecodeError, Record};
 use crate::normalize::level::is_level_word;
-use crate::normalize::timestamp::{is_bsd_timestamp, is_hms};
+use crate::normalize::timestamp::{is_bsd_timestamp, starts_with_date_time};
 
 /// Decodes a text body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {
@@ -147,7 +147,7 @@ fn rfc3164(line: &str, rec: &mut Record) -> bool {
         rec.insert("level".into(), Value::from(sev));
     }
     put(rec, "host", host);
-    let msg = match app_prefix(rest) {
+    let msg = match tag(rest, false) {
         Some((app, pid, msg)) => {
             put(rec, "app", app);
             put(rec, "procid", pid);
@@ -181,21 +181,10 @@ fn tag(s: &str, require_pid: bool) -> Option<(&str, &str, &str)> {
     (app_ok && pid_ok && (!require_pid || !pid.is_empty())).then_some((app, pid, msg))
 }
 
-fn app_prefix(s: &str) -> Option<(&str, &str, &str)> {
-    tag(s, false)
-}
-
 /// Length of a leading `YYYY-MM-DD[T ]HH:MM:SS[.fff][zone]`, if any.
 fn iso_prefix_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    let date_ok = b.len() >= 19
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && (b[10] == b'T' || b[10] == b' ')
-        && is_hms(&b[11..19]);
+    let date_ok = starts_with_date_time(b);
     if !date_ok {
         return None;
     }

@@ -40,14 +40,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-impl std::fmt::Debug for Sink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sink")
-            .field("dir", &self.dir())
-            .finish_non_exhaustive()
-    }
-}
-
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,

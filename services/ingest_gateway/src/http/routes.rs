@@ -19,6 +19,8 @@ use crate::sink::day_number;
 
 /// Bodies larger than this are processed on a blocking thread, not the reactor.
 const INLINE_BODY_BYTES: usize = 256 * 1024;
+/// Compressed bodies larger than this are decoded on a blocking thread too.
+const INLINE_ENCODED_BYTES: usize = 4 * 1024;
 
 /// Dispatches one request.
 pub(super) async fn handle(req: Request<Incoming>, state: &Arc<AppState>) -> Response<Full<Bytes>> {
@@ -105,29 +107,23 @@ async fn accept_batch(
     body::check_declared_length(headers, cfg.max_body_bytes)?;
     let raw = body::read(req.into_body(), cfg.max_body_bytes, cfg.read_timeout).await?;
     let now = OffsetDateTime::now_utc();
-    let received = timestamp::format_millis(now);
     let day = day_number(now.date());
-    let mut batch = if raw.len() > INLINE_BODY_BYTES
-        || !encodings.is_empty() && raw.len() > INLINE_BODY_BYTES / 8
-    {
-        let st = Arc::clone(state);
-        let (em, sc, rc) = (emitter.to_string(), scenario.to_string(), received.clone());
-        tokio::task::spawn_blocking(move || {
-            run_pipeline(&st, format, raw, &encodings, &em, &sc, &rc, now.year())
-        })
-        .await
-        .map_err(|e| ApiError::BodyRead(format!("worker failed: {e}")))??
+    let raw = RawBatch {
+        format,
+        raw,
+        encodings,
+        emitter: emitter.to_string(),
+        scenario: scenario.to_string(),
+        received: timestamp::format_millis(now),
+        year: now.year(),
+    };
+    let (mut batch, received) = if raw.runs_inline() {
+        raw.process(state)?
     } else {
-        run_pipeline(
-            state,
-            format,
-            raw,
-            &encodings,
-            emitter,
-            scenario,
-            &received,
-            now.year(),
-        )?
+        let st = Arc::clone(state);
+        tokio::task::spawn_blocking(move || raw.process(&st))
+            .await
+            .map_err(|e| ApiError::BodyRead(format!("worker failed: {e}")))??
     };
     if batch.totals.accepted > 0 {
         state
@@ -138,25 +134,41 @@ async fn accept_batch(
     Ok((batch, received))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_pipeline(
-    state: &AppState,
+/// A request body as read, with what the pipeline needs to know about it.
+struct RawBatch {
     format: Format,
     raw: Bytes,
-    encodings: &[body::Encoding],
-    emitter: &str,
-    scenario: &str,
-    received: &str,
+    encodings: Vec<body::Encoding>,
+    emitter: String,
+    scenario: String,
+    received: String,
     year: i32,
-) -> Result<Encoded, ApiError> {
-    let body = body::decode(raw, encodings, state.config.max_body_bytes)?;
-    let ctx = BatchContext {
-        emitter,
-        scenario_id: scenario,
-        received,
-        year,
-    };
-    Ok(state.pipeline.run(format, &body, &ctx)?)
+}
+
+impl RawBatch {
+    /// Small plain bodies run on the reactor; big ones, and compressed ones that
+    /// may expand up to the body limit, go to the blocking pool.
+    fn runs_inline(&self) -> bool {
+        let limit = if self.encodings.is_empty() {
+            INLINE_BODY_BYTES
+        } else {
+            INLINE_ENCODED_BYTES
+        };
+        self.raw.len() <= limit
+    }
+
+    /// Decompresses and runs the pipeline; returns the batch and its receive time.
+    fn process(self, state: &AppState) -> Result<(Encoded, String), ApiError> {
+        let body = body::decode(self.raw, &self.encodings, state.config.max_body_bytes)?;
+        let ctx = BatchContext {
+            emitter: &self.emitter,
+            scenario_id: &self.scenario,
+            received: &self.received,
+            year: self.year,
+        };
+        let batch = state.pipeline.run(self.format, &body, &ctx)?;
+        Ok((batch, self.received))
+    }
 }
 
 fn success_body(batch: &Encoded, received: &str, emitter: &str, scenario: &str) -> Value {

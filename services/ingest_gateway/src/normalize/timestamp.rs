@@ -49,6 +49,18 @@ pub fn is_hms(b: &[u8]) -> bool {
         })
 }
 
+/// Does `b` start with `YYYY-MM-DD[T ]HH:MM:SS` (digits only checked)?
+pub fn starts_with_date_time(b: &[u8]) -> bool {
+    b.len() >= 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && matches!(b[10], b'T' | b't' | b' ')
+        && is_hms(&b[11..19])
+}
+
 /// Is `s` a syslog `Mmm dd HH:MM:SS` timestamp (day space- or zero-padded)?
 pub fn is_bsd_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
@@ -92,14 +104,7 @@ fn civil(year: i32, month: u8, day: u8, hms: &[u8]) -> Option<PrimitiveDateTime>
 /// `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM|±HHMM]`.
 fn iso(s: &str) -> Option<String> {
     let b = s.as_bytes();
-    let shape_ok = b.len() >= 19
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && matches!(b[10], b'T' | b't' | b' ')
-        && is_hms(&b[11..19]);
+    let shape_ok = starts_with_date_time(b);
     if !shape_ok {
         return None;
     }

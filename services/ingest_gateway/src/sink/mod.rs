@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::config::{Config, FsyncPolicy};
+use crate::config::Config;
 use crate::metrics::Metrics;
 
 /// Why a batch was not appended. Nothing of it is in the file.
@@ -56,6 +56,14 @@ struct Shared {
     queued_bytes: AtomicUsize,
     failing: AtomicBool,
     last_error: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("dir", &self.dir())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Handle to the file sink (or a discarding sink when `LOGOPS_SINK_FILE=false`).
@@ -181,10 +189,4 @@ impl Sink {
 /// `YYYYMMDD` of a UTC date, the daily file's name.
 pub fn day_number(date: time::Date) -> u32 {
     date.year() as u32 * 10_000 + u8::from(date.month()) as u32 * 100 + date.day() as u32
-}
-
-impl FsyncPolicy {
-    fn syncs_each_group(self) -> bool {
-        self == FsyncPolicy::Always
-    }
 }

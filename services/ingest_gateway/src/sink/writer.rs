@@ -133,7 +133,7 @@ impl Writer {
         if let Err(e) = appended {
             return Err(self.failed(Some(idx), "write", &e));
         }
-        if self.policy.syncs_each_group() {
+        if self.policy == FsyncPolicy::Always {
             let t = Instant::now();
             if let Err(e) = self.files[idx].sync() {
                 self.files[idx].rollback(start);

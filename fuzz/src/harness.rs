@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use logops_gateway::config::Config;
 use logops_gateway::decode::{Format, Record};
-use logops_gateway::http::body::{self, Encoding};
+use logops_gateway::ingest::encoding::{self as body, Encoding};
 use logops_gateway::normalize::{timestamp, BatchContext};
 use logops_gateway::pii::{mask_str, Crypt};
 use logops_gateway::pipeline::Pipeline;
@@ -209,7 +209,7 @@ fn pipelines() -> &'static [(Pipeline, bool, bool); 4] {
                 .collect();
             m.insert("LOGOPS_MAX_RECORDS".into(), MAX_RECORDS.to_string());
             let cfg = Config::from_map(&m).expect("fuzz config");
-            Pipeline::from_config(&cfg).expect("fuzz pipeline")
+            Pipeline::new(&cfg.pii, cfg.limits.max_records, cfg.limits.debug_sample)
         };
         [
             (build(&[]), true, false),

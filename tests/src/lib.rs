@@ -1,9 +1,13 @@
-//! Shared fixtures for the black-box tests: locate the built binaries, start a
-//! real `logops-gateway` on an ephemeral port with a temporary sink directory,
-//! talk plain HTTP to it, and read what it wrote to disk.
+//! Shared fixtures for the black-box tests: start a real gateway on an
+//! ephemeral port with a temporary sink directory, talk plain HTTP to it, and
+//! read what it wrote to disk.
 //!
-//! Nothing here reaches into the gateway's internals: everything goes through
-//! the process, its HTTP port and its files, as a user would.
+//! By default the gateway runs in-process ([`inproc`]: the binary's own
+//! composition, served on a real socket, stopped by a shutdown future).
+//! [`GatewayBuilder::process`] runs the real `logops-gateway` binary instead,
+//! for tests where the process is the point (signals, kill -9, start-up
+//! refusal, stderr, `.env`). Either way the tests only use the HTTP port and
+//! the files, as a user would.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub mod check;
 pub mod clock;
+mod inproc;
 pub mod prom;
 pub mod raw;
 pub mod startup;
@@ -39,9 +44,10 @@ pub fn bin_path(name: &str) -> PathBuf {
     path
 }
 
-/// A running gateway process. Killed on drop if still running.
+/// A running gateway (in-process, or a process killed on drop if still running).
 pub struct Gateway {
     child: Option<Child>,
+    inproc: Option<inproc::InProcess>,
     /// `127.0.0.1:<port>` the gateway listens on.
     pub addr: String,
     /// The gateway's working directory (a temp dir unless given).
@@ -52,11 +58,12 @@ pub struct Gateway {
     _tmp: Option<tempfile::TempDir>,
 }
 
-/// Builder for [`Gateway`]: extra environment, working directory.
+/// Builder for [`Gateway`]: extra environment, working directory, process mode.
 #[derive(Default)]
 pub struct GatewayBuilder {
     env: Vec<(String, String)>,
     workdir: Option<PathBuf>,
+    process: bool,
 }
 
 impl GatewayBuilder {
@@ -72,6 +79,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// Runs the real `logops-gateway` binary instead of the in-process gateway
+    /// (needed for `stderr`, `signal`, `pid`, `wait` and `.env` files).
+    pub fn process(mut self) -> Self {
+        self.process = true;
+        self
+    }
+
     /// Starts the gateway and waits until it listens. Panics with its stderr if it exits.
     pub fn start(self) -> Gateway {
         self.try_start().unwrap_or_else(|e| panic!("{e}"))
@@ -79,6 +93,48 @@ impl GatewayBuilder {
 
     /// Starts the gateway; `Err(stderr)` if it exits before listening.
     pub fn try_start(self) -> Result<Gateway, String> {
+        // `E2E_ALL_PROCESSES=1` runs every test against the binary (to compare
+        // the two modes, or to debug with the process's own log output).
+        if self.process || std::env::var_os("E2E_ALL_PROCESSES").is_some() {
+            self.try_start_process()
+        } else {
+            self.try_start_in_process()
+        }
+    }
+
+    fn try_start_in_process(self) -> Result<Gateway, String> {
+        let (tmp, workdir) = match self.workdir {
+            Some(d) => (None, d),
+            None => {
+                let t = tempfile::tempdir().expect("tempdir");
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        let mut env = std::collections::HashMap::new();
+        env.insert(
+            "LOGOPS_SINK_DIR".to_string(),
+            workdir.join("ingest").display().to_string(),
+        );
+        env.insert(
+            "LOGOPS_ARCHIVE_DIR".to_string(),
+            workdir.join("archive").display().to_string(),
+        );
+        env.extend(self.env);
+        let sink_dir = PathBuf::from(&env["LOGOPS_SINK_DIR"]);
+        let (inproc, addr) = inproc::InProcess::start(&env)?;
+        Ok(Gateway {
+            child: None,
+            inproc: Some(inproc),
+            addr,
+            workdir,
+            sink_dir,
+            stderr: Arc::new(Mutex::new(String::new())),
+            _tmp: tmp,
+        })
+    }
+
+    fn try_start_process(self) -> Result<Gateway, String> {
         let Spawned {
             mut child,
             stderr,
@@ -92,6 +148,7 @@ impl GatewayBuilder {
             if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
                 return Ok(Gateway {
                     child: Some(child),
+                    inproc: None,
                     addr,
                     workdir,
                     sink_dir,
@@ -306,9 +363,17 @@ impl Gateway {
             .collect()
     }
 
-    /// Everything the gateway wrote to stderr so far.
+    /// Everything the gateway wrote to stderr so far (process mode only).
     pub fn stderr(&self) -> String {
+        self.need_process("stderr");
         self.stderr.lock().unwrap().clone()
+    }
+
+    fn need_process(&self, what: &str) {
+        assert!(
+            self.inproc.is_none(),
+            "{what} needs a gateway process: start it with Gateway::builder().process()"
+        );
     }
 
     /// Waits (up to `timeout`) until stderr contains `needle`; returns whether it did.
@@ -327,6 +392,7 @@ impl Gateway {
 
     /// Process id.
     pub fn pid(&self) -> u32 {
+        self.need_process("pid");
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
@@ -342,6 +408,7 @@ impl Gateway {
 
     /// Waits for the process to exit (up to `timeout`) and returns its exit code.
     pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        self.need_process("wait");
         let child = self.child.as_mut()?;
         let deadline = Instant::now() + timeout;
         loop {
@@ -356,8 +423,13 @@ impl Gateway {
         }
     }
 
-    /// SIGTERM, then wait for a clean exit; returns the exit code.
+    /// Graceful stop (SIGTERM for a process; the shutdown future in-process),
+    /// then wait for a clean exit; returns the exit code (0 in-process).
     pub fn stop(&mut self) -> Option<i32> {
+        if let Some(mut g) = self.inproc.take() {
+            g.stop();
+            return Some(0);
+        }
         self.signal("TERM");
         self.wait(Duration::from_secs(20))
     }

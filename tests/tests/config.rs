@@ -43,7 +43,7 @@ fn dotenv_in_workdir_is_read_and_its_bom_ignored() {
         &work.path().join(".env"),
         "\u{feff}LOGOPS_MAX_RECORDS=2\n# a comment\nLOGOPS_MASK_PII=\"false\"\n",
     );
-    let gw = Gateway::builder().workdir(work.path()).start();
+    let gw = Gateway::builder().process().workdir(work.path()).start();
     assert_too_many(&gw, 3, 2);
     assert_accepts(&gw, 2);
     let recs = gw.stored_records();
@@ -61,6 +61,7 @@ fn environment_wins_over_dotenv() {
         "LOGOPS_MAX_RECORDS=2\nLOGOPS_MASK_PII=false\n",
     );
     let gw = Gateway::builder()
+        .process()
         .workdir(work.path())
         .env("LOGOPS_MAX_RECORDS", "5")
         .start();
@@ -78,6 +79,7 @@ fn logops_env_file_names_the_file_to_read() {
     let custom = elsewhere.path().join("gateway.env");
     write(&custom, "LOGOPS_MAX_RECORDS=1\n");
     let gw = Gateway::builder()
+        .process()
         .workdir(work.path())
         .env("LOGOPS_ENV_FILE", custom.to_str().unwrap())
         .start();
@@ -90,6 +92,7 @@ fn unknown_keys_are_warned_about_with_the_closest_known_key() {
     let work = tempfile::tempdir().unwrap();
     write(&work.path().join(".env"), "LOGOPS_MAKS_PII=false\n");
     let gw = Gateway::builder()
+        .process()
         .workdir(work.path())
         .env("LOGOPS_FSYNK", "never")
         .start();
@@ -173,4 +176,32 @@ fn invalid_value_in_dotenv_also_stops_start_up() {
         out.code
     );
     assert!(out.stderr.contains("LOGOPS_FSYNC"), "{}", out.stderr);
+}
+
+/// SPEC §6: secrets never appear in logs. A start-up with encryption on, at
+/// the most verbose level, a batch and a shutdown: no line holds the key or a
+/// recognisable piece of it (a Fernet key is 44 characters; any 12 in a row).
+#[test]
+fn no_log_line_of_an_encrypting_gateway_holds_key_material() {
+    let key = logops_gateway::pii::Crypt::generate_key();
+    let mut gw = Gateway::builder()
+        .process()
+        .env("LOGOPS_ENCRYPT_PII", "true")
+        .env("LOGOPS_SECRET_KEY", &key)
+        .env("LOGOPS_LOG_LEVEL", "trace")
+        .start();
+    let r = gw.ingest(
+        "application/json",
+        r#"{"msg":"secret alice@example.com","user_email":"a@b.io"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(gw.stop(), Some(0));
+    let stderr = gw.stderr();
+    assert!(stderr.contains("listening on"), "{stderr}");
+    for line in stderr.lines() {
+        for window in key.as_bytes().windows(12) {
+            let piece = std::str::from_utf8(window).unwrap();
+            assert!(!line.contains(piece), "log line holds key material: {line}");
+        }
+    }
 }

@@ -26,8 +26,10 @@ fn decrypt(key_list: &str, token: &Value) -> String {
     String::from_utf8(plain).expect("utf-8 plaintext")
 }
 
+/// A real gateway process, so the tests can also check its log output for key material.
 fn encrypting_gateway(key: &str, extra: &[(&str, &str)]) -> Gateway {
     let mut b = Gateway::builder()
+        .process()
         .env("LOGOPS_ENCRYPT_PII", "true")
         .env("LOGOPS_SECRET_KEY", key);
     for (k, v) in extra {

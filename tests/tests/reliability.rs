@@ -40,6 +40,7 @@ fn kill_9_under_load_keeps_every_acknowledged_record_exactly_once() {
     let work = tempfile::tempdir().unwrap();
     let start = || {
         Gateway::builder()
+            .process()
             .env("LOGOPS_FSYNC", "always")
             .workdir(work.path())
             .start()
@@ -144,7 +145,7 @@ fn kill_9_under_load_keeps_every_acknowledged_record_exactly_once() {
 #[test]
 fn torn_last_line_is_cut_at_start_up_with_a_warning() {
     let work = tempfile::tempdir().unwrap();
-    let start = || Gateway::builder().workdir(work.path()).start();
+    let start = || Gateway::builder().process().workdir(work.path()).start();
     let mut gw = start();
     assert_eq!(post_batch(&gw, "before", 5).status, 200);
     assert_eq!(gw.stop(), Some(0));

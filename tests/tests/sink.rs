@@ -280,7 +280,7 @@ fn graceful_shutdown_keeps_every_acknowledged_batch() {
     const CLIENTS: usize = 8;
     const RECORDS: usize = 200;
     const MAX_POSTS: usize = 300;
-    let mut gw = Gateway::start();
+    let mut gw = Gateway::builder().process().start();
     let url = gw.url("/v1/logs");
     let acked = Mutex::new(Vec::<String>::new());
     let sent = Mutex::new(BTreeMap::<String, usize>::new());

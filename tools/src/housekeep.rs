@@ -53,12 +53,12 @@ pub fn settings(env: &EnvMap, overrides: Overrides) -> Result<Settings, ConfigEr
             own.insert(key.to_string(), v.clone());
         }
     }
-    let config = Config::from_map(&own)?;
+    let config = Config::from_map(&own)?.housekeeping.settings;
     Ok(Settings {
         sink_dir: overrides.sink_dir.unwrap_or(config.sink_dir),
         archive_dir: overrides.archive_dir.unwrap_or(config.archive_dir),
         retention_days: overrides.retention_days.unwrap_or(config.retention_days),
-        mode: overrides.mode.unwrap_or(config.archive_mode),
+        mode: overrides.mode.unwrap_or(config.mode),
     })
 }
 

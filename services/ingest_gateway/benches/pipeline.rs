@@ -75,7 +75,8 @@ fn pipeline(pairs: &[(&str, &str)]) -> Pipeline {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Pipeline::from_config(&Config::from_map(&m).expect("config")).expect("pipeline")
+    let cfg = Config::from_map(&m).expect("config");
+    Pipeline::new(&cfg.pii, cfg.limits.max_records, cfg.limits.debug_sample)
 }
 
 fn stages(c: &mut Criterion) {

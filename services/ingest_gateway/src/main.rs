@@ -2,17 +2,14 @@
 //! and (optionally) housekeeping, serve HTTP until SIGINT/SIGTERM, then drain
 //! in-flight requests, sync and close the files, and exit 0.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
+use logops_gateway::app::Gateway;
 use logops_gateway::config::{Config, LogFormat};
-use logops_gateway::http::{serve, AppState};
-use logops_gateway::metrics::Metrics;
-use logops_gateway::pipeline::Pipeline;
-use logops_gateway::sink::Sink;
-use logops_gateway::{housekeeping, VERSION};
-use tokio::sync::watch;
+use logops_gateway::VERSION;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the hot path allocates many small
@@ -60,16 +57,16 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(config: &Config) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&config.log_level).map_err(|e| {
+    let filter = EnvFilter::try_new(&config.log.level).map_err(|e| {
         anyhow::anyhow!(
             "LOGOPS_LOG_LEVEL: invalid value {:?}: expected a level such as info or debug ({e})",
-            config.log_level
+            config.log.level
         )
     })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match config.log_format {
+    match config.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.with_ansi(false).init(),
     }
@@ -77,71 +74,25 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let metrics = Arc::new(Metrics::new(config.max_label_values));
-    let pipeline = Pipeline::from_config(&config).context("LOGOPS_SECRET_KEY")?;
-    let sink = Sink::start(&config, Arc::clone(&metrics)).with_context(|| {
-        format!(
-            "cannot create the sink directory {}",
-            config.sink_dir.display()
-        )
-    })?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listen = config.server.listen;
+    let (encryption, fsync) = (config.pii.crypt.is_some(), config.sink.fsync);
+    let gateway = Gateway::build(config)?;
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {} (LOGOPS_LISTEN)", config.listen))?;
+        .with_context(|| format!("cannot listen on {listen} (LOGOPS_LISTEN)"))?;
     let addr = listener.local_addr()?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    if config.housekeep_autorun {
-        spawn_housekeeping(&config, Arc::clone(&metrics), stop_rx.clone());
-    }
+    let sink = gateway.state().ingest.sink().describe();
     tracing::info!(
         version = VERSION,
-        encryption = pipeline.encrypts(),
-        sink_dir = %sink.dir().map(|d| d.display().to_string()).unwrap_or_else(|| "off".into()),
-        fsync = ?config.fsync,
+        encryption,
+        sink = sink.kind,
+        sink_dir = %sink.dir.map(|d| d.display().to_string()).unwrap_or_else(|| "off".into()),
+        ?fsync,
         "listening on http://{addr}"
     );
-    let state = Arc::new(AppState {
-        config,
-        pipeline,
-        sink,
-        metrics,
-    });
-    serve(listener, Arc::clone(&state), shutdown_signal()).await;
-    let _ = stop_tx.send(true);
-    let sink_state = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || sink_state.sink.shutdown()).await?;
-    tracing::info!("sink flushed and closed; bye");
+    gateway.run(listener, shutdown_signal()).await;
+    tracing::info!("bye");
     Ok(())
-}
-
-fn spawn_housekeeping(config: &Config, metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
-    let settings = housekeeping::Settings {
-        sink_dir: config.sink_dir.clone(),
-        archive_dir: config.archive_dir.clone(),
-        retention_days: config.retention_days,
-        mode: config.archive_mode,
-    };
-    let on_report = move |report: &housekeeping::Report| {
-        for action in &report.actions {
-            if let Some(label) = housekeeping::metric_action(action) {
-                metrics.housekeeping_files(label, 1);
-            }
-            if action.kind == housekeeping::ActionKind::Failed {
-                tracing::error!(target: "housekeeping", "{action}");
-            } else {
-                tracing::info!(target: "housekeeping", "{action}");
-            }
-        }
-    };
-    let interval = config.housekeep_interval;
-    tokio::spawn(housekeeping::autorun(
-        settings,
-        interval,
-        on_report,
-        async move {
-            let _ = stop.changed().await;
-        },
-    ));
 }
 
 async fn shutdown_signal() {

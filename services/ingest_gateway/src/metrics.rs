@@ -18,7 +18,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::pipeline::Encoded;
+use crate::schema::{Level, SourceStats};
 
 /// The value used for label values beyond the cap.
 pub const OTHER: &str = "_other";
@@ -250,12 +250,13 @@ impl Metrics {
     /// A batch was written: every per-record counter, the size and the latency.
     pub fn batch_accepted(
         &self,
-        batch: &Encoded,
+        by_source: &[SourceStats],
+        records: u64,
         emitter: &str,
         scenario_id: &str,
         latency: Duration,
     ) {
-        for s in &batch.by_source {
+        for s in by_source {
             let src = self.source(&s.emitter, &s.scenario_id);
             self.accepted.get_or_create(&src).inc_by(s.accepted);
             self.missing_ts.get_or_create(&src).inc_by(s.missing_ts);
@@ -269,7 +270,7 @@ impl Metrics {
                     })
                     .inc_by(s.invalid_ts);
             }
-            for level in crate::normalize::Level::ALL {
+            for level in Level::ALL {
                 let n = s.levels[level.index()];
                 if n > 0 {
                     let key = EmitterLevel {
@@ -280,36 +281,31 @@ impl Metrics {
                 }
             }
         }
-        self.batch_size.observe(batch.totals.accepted as f64);
+        self.batch_size.observe(records as f64);
         self.batch_latency
             .get_or_create(&self.source(emitter, scenario_id))
             .observe(latency.as_secs_f64());
         tracing::debug!(
             emitter,
             scenario_id,
-            records = batch.totals.accepted,
+            records,
             latency_ms = latency.as_secs_f64() * 1e3,
             "batch accepted"
         );
     }
 
-    /// A request was refused with error code `reason`.
+    /// A request was refused with error code `reason`; `parse_error` when its
+    /// body could not be decoded (also counted in `logops_parse_errors_total`).
     pub fn batch_rejected(
         &self,
         reason: &'static str,
+        parse_error: bool,
         emitter: &str,
         scenario_id: &str,
         detail: &str,
     ) {
         let emitter_label = self.emitters.admit(emitter);
-        if matches!(
-            reason,
-            "invalid_json"
-                | "invalid_utf8"
-                | "not_object_or_array"
-                | "invalid_csv"
-                | "invalid_records"
-        ) {
+        if parse_error {
             self.parse_errors
                 .get_or_create(&self.source(emitter, scenario_id))
                 .inc();
@@ -364,7 +360,7 @@ mod tests {
     #[test]
     fn exposition_has_spec_names() {
         let m = Metrics::new(10);
-        m.batch_rejected("invalid_json", "e", "na", "x");
+        m.batch_rejected("invalid_json", true, "e", "na", "x");
         m.sink_written(10);
         let text = m.encode();
         for name in [

@@ -6,52 +6,33 @@
 //! ones, and benchmarks can drive it directly.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::config::Config;
 use crate::decode::{DecodeError, Format};
 use crate::encode;
 use crate::normalize::{normalize, BatchContext, Level, Normalized, TsStatus};
-use crate::pii::{mask::mask_value, mask_str, Crypt, CryptError};
+use crate::pii::{mask::mask_value, mask_str, Crypt, PiiConfig};
+use crate::schema::{enc_name, SourceStats, ENC_SUFFIX};
 
-/// Per-stage settings, built once from [`Config`].
+/// Per-stage settings, built once from the configuration.
 #[derive(Debug)]
 pub struct Pipeline {
     mask: bool,
-    crypt: Option<Crypt>,
+    crypt: Option<Arc<Crypt>>,
     encrypt_fields: Vec<String>,
     max_records: usize,
     sample_size: usize,
 }
 
-/// Counts for one (emitter, scenario_id) pair within a batch.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SourceStats {
-    /// Effective emitter of the records.
-    pub emitter: String,
-    /// Effective scenario id of the records.
-    pub scenario_id: String,
-    /// Records.
-    pub accepted: u64,
-    /// Records without a timestamp.
-    pub missing_ts: u64,
-    /// Records without a level.
-    pub missing_level: u64,
-    /// Records with an unparseable timestamp.
-    pub invalid_ts: u64,
-    /// Records per [`Level::index`].
-    pub levels: [u64; 4],
-}
-
-impl SourceStats {
-    fn add(&mut self, rec: &Normalized) {
-        self.accepted += 1;
-        self.missing_ts += u64::from(rec.ts_status == TsStatus::Missing);
-        self.invalid_ts += u64::from(rec.ts_status == TsStatus::Invalid);
-        self.missing_level += u64::from(rec.level_missing);
-        self.levels[rec.level.index()] += 1;
-    }
+fn count(stats: &mut SourceStats, rec: &Normalized) {
+    stats.count(
+        rec.level,
+        rec.ts_status == TsStatus::Missing,
+        rec.ts_status == TsStatus::Invalid,
+        rec.level_missing,
+    );
 }
 
 /// The result of a batch: the lines to append and what to report.
@@ -68,28 +49,17 @@ pub struct Encoded {
 }
 
 impl Pipeline {
-    /// Builds the stages from the configuration.
-    ///
-    /// # Errors
-    /// The key error when encryption is on and the key list is invalid
-    /// (already checked by [`Config::from_map`]).
-    pub fn from_config(cfg: &Config) -> Result<Self, CryptError> {
-        let crypt = match (&cfg.encrypt_pii, &cfg.secret_key) {
-            (true, Some(keys)) => Some(Crypt::from_key_list(keys)?),
-            (true, None) => return Err(CryptError::NoKey),
-            _ => None,
-        };
-        Ok(Self {
-            mask: cfg.mask_pii,
-            crypt,
-            encrypt_fields: cfg.encrypt_fields.clone(),
-            max_records: cfg.max_records,
-            sample_size: if cfg.debug_sample {
-                cfg.debug_sample_size
-            } else {
-                0
-            },
-        })
+    /// Builds the stages: PII handling from its config section, at most
+    /// `max_records` per batch, the first `sample_size` stored records echoed
+    /// in the response (0 = none).
+    pub fn new(pii: &PiiConfig, max_records: usize, sample_size: usize) -> Self {
+        Self {
+            mask: pii.mask,
+            crypt: pii.crypt.clone(),
+            encrypt_fields: pii.encrypt_fields.clone(),
+            max_records,
+            sample_size,
+        }
     }
 
     /// Is encryption on?
@@ -110,11 +80,7 @@ impl Pipeline {
         let records = format.decode(body, self.max_records)?;
         let mut out = Encoded {
             lines: Vec::with_capacity(body.len() + records.len() * 96),
-            totals: SourceStats {
-                emitter: ctx.emitter.into(),
-                scenario_id: ctx.scenario_id.into(),
-                ..Default::default()
-            },
+            totals: SourceStats::new(ctx.emitter, ctx.scenario_id),
             ..Default::default()
         };
         let mut enc = Vec::new();
@@ -123,8 +89,11 @@ impl Pipeline {
             enc.clear();
             self.protect(&mut rec, &mut enc);
             encode::write_line(&mut out.lines, &rec, &enc, ctx);
-            out.totals.add(&rec);
-            source_entry(&mut out.by_source, rec.emitter(ctx), rec.scenario_id(ctx)).add(&rec);
+            count(&mut out.totals, &rec);
+            count(
+                source_entry(&mut out.by_source, rec.emitter(ctx), rec.scenario_id(ctx)),
+                &rec,
+            );
         }
         if self.sample_size > 0 {
             out.sample = sample(&out.lines, self.sample_size);
@@ -136,7 +105,7 @@ impl Pipeline {
     fn protect(&self, rec: &mut Normalized, enc: &mut Vec<(String, String)>) {
         if let Some(crypt) = &self.crypt {
             if !rec.msg.is_empty() {
-                enc.push(("msg_enc".into(), crypt.encrypt(rec.msg.as_bytes())));
+                enc.push((enc_name("msg"), crypt.encrypt(rec.msg.as_bytes())));
             }
             for name in &self.encrypt_fields {
                 let Some((_, value)) = rec.fields.iter_mut().find(|(k, _)| k == name) else {
@@ -147,7 +116,7 @@ impl Pipeline {
                     other => crypt.encrypt(other.to_string().as_bytes()),
                 };
                 mask_value(value);
-                enc.push((format!("{name}_enc"), token));
+                enc.push((enc_name(name), token));
             }
             rename_enc_collisions(rec, enc);
         }
@@ -159,7 +128,7 @@ impl Pipeline {
                 mask_value(raw);
             }
             for (k, v) in rec.fields.iter_mut() {
-                if !k.ends_with("_enc") {
+                if !k.ends_with(ENC_SUFFIX) {
                     mask_value(v);
                 }
             }
@@ -194,11 +163,7 @@ fn source_entry<'a>(
     let i = match pos {
         Some(i) => i,
         None => {
-            list.push(SourceStats {
-                emitter: emitter.into(),
-                scenario_id: scenario.into(),
-                ..Default::default()
-            });
+            list.push(SourceStats::new(emitter, scenario));
             list.len() - 1
         }
     };

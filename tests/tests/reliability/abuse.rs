@@ -136,6 +136,7 @@ fn bomb(encoding: &str, chunk: usize, copies: usize) -> Vec<u8> {
 fn compression_bombs_are_413_without_allocating_their_output() {
     const LIMIT: usize = 1024 * 1024;
     let gw = Gateway::builder()
+        .process()
         .env("LOGOPS_MAX_BODY_BYTES", &LIMIT.to_string())
         .start();
     assert_healthy(&gw);

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use super::ConfigError;
+use crate::secret::Secret;
 
 /// Borrowed view of the merged environment.
 pub(super) struct Reader<'a>(pub &'a HashMap<String, String>);
@@ -13,6 +14,11 @@ impl Reader<'_> {
     /// The trimmed value, `None` when absent or blank.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// A secret value, `None` when absent or blank.
+    pub fn secret(&self, key: &str) -> Option<Secret> {
+        self.get(key).map(Secret::new)
     }
 
     fn invalid(&self, key: &'static str, expected: &'static str) -> ConfigError {

@@ -11,8 +11,8 @@ use std::cell::Cell;
 use csv_core::{ReadRecordResult, Reader};
 use serde_json::Value;
 
-use super::{push_limited, DecodeError, Record};
-use crate::normalize::is_alias;
+use super::{push_limited, DecodeError};
+use crate::schema::{is_alias, Record};
 
 thread_local! {
     /// The RFC 4180 parser, built once per thread and `reset()` between bodies:

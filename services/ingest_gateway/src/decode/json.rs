@@ -9,7 +9,8 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{otlp, DecodeError, Record, MAX_INVALID_INDICES};
+use super::{otlp, DecodeError, MAX_INVALID_INDICES};
+use crate::schema::Record;
 
 /// Decodes a JSON body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {

@@ -10,12 +10,11 @@ mod csv;
 mod json;
 mod ndjson;
 mod otlp;
-mod record;
 mod text;
 
 pub use text::{parse_line as parse_text_line, split_level_word};
 
-pub use record::Record;
+pub use crate::schema::Record;
 
 /// The body formats the gateway understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +91,38 @@ pub enum DecodeError {
         /// The media type given.
         media_type: String,
     },
+}
+
+impl DecodeError {
+    /// The error code of the API (also the `reason` label of `logops_rejected_total`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::InvalidJson { .. } => "invalid_json",
+            DecodeError::InvalidUtf8 { .. } => "invalid_utf8",
+            DecodeError::NotObjectOrArray { .. } => "not_object_or_array",
+            DecodeError::InvalidCsv { .. } => "invalid_csv",
+            DecodeError::InvalidRecords { .. } => "invalid_records",
+            DecodeError::TooManyRecords { .. } => "too_many_records",
+            DecodeError::UnsupportedCharset { .. } | DecodeError::UnsupportedMediaType { .. } => {
+                "unsupported_media_type"
+            }
+        }
+    }
+
+    /// Is this a body that could not be parsed (`logops_parse_errors_total`),
+    /// rather than a refusal by limit or media type?
+    pub fn is_parse_error(&self) -> bool {
+        match self {
+            DecodeError::InvalidJson { .. }
+            | DecodeError::InvalidUtf8 { .. }
+            | DecodeError::NotObjectOrArray { .. }
+            | DecodeError::InvalidCsv { .. }
+            | DecodeError::InvalidRecords { .. } => true,
+            DecodeError::TooManyRecords { .. }
+            | DecodeError::UnsupportedCharset { .. }
+            | DecodeError::UnsupportedMediaType { .. } => false,
+        }
+    }
 }
 
 fn line_suffix(line: Option<usize>) -> String {

@@ -3,7 +3,8 @@
 //! lists the 1-based line numbers of lines that are JSON but not objects.
 
 use super::json::{json_error, Element};
-use super::{push_limited, DecodeError, Record, MAX_INVALID_INDICES};
+use super::{push_limited, DecodeError, MAX_INVALID_INDICES};
+use crate::schema::Record;
 
 /// Decodes an NDJSON body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {

@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{push_limited, DecodeError, Record};
+use super::{push_limited, DecodeError};
+use crate::schema::Record;
 
 /// Decodes an OTLP `ExportLogsServiceRequest` in its JSON mapping.
 pub(super) fn decode(mut root: Map<String, Value>, max: usize) -> Result<Vec<Record>, DecodeError> {

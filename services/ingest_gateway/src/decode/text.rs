@@ -8,9 +8,10 @@
 
 use serde_json::Value;
 
-use super::{push_limited, DecodeError, Record};
-use crate::normalize::level::is_level_word;
-use crate::normalize::timestamp::{is_bsd_timestamp, starts_with_date_time};
+use super::{push_limited, DecodeError};
+use crate::schema::datetime::{is_bsd_timestamp, scan_iso};
+use crate::schema::level::is_level_word;
+use crate::schema::Record;
 
 /// Decodes a text body.
 pub(super) fn decode(body: &[u8], max: usize) -> Result<Vec<Record>, DecodeError> {
@@ -181,41 +182,10 @@ fn tag(s: &str, require_pid: bool) -> Option<(&str, &str, &str)> {
     (app_ok && pid_ok && (!require_pid || !pid.is_empty())).then_some((app, pid, msg))
 }
 
-/// Length of a leading `YYYY-MM-DD[T ]HH:MM:SS[.fff][zone]`, if any.
+/// Length of a leading date-time of the shared grammar, followed by a space or the end.
 fn iso_prefix_len(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let date_ok = starts_with_date_time(b);
-    if !date_ok {
-        return None;
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') || b.get(i) == Some(&b',') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    match b.get(i) {
-        Some(b'Z' | b'z') => i += 1,
-        Some(b'+' | b'-') => {
-            let digits = |r: std::ops::Range<usize>| {
-                b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-            };
-            if digits(i + 1..i + 3) && b.get(i + 3) == Some(&b':') && digits(i + 4..i + 6) {
-                i += 6;
-            } else if digits(i + 1..i + 5) {
-                i += 5;
-            } else {
-                return None;
-            }
-        }
-        _ => {}
-    }
-    (i == b.len() || b[i] == b' ').then_some(i)
+    let len = scan_iso(s.as_bytes())?.len;
+    (len == s.len() || s.as_bytes()[len] == b' ').then_some(len)
 }
 
 fn simple(line: &str, rec: &mut Record) -> bool {
@@ -305,6 +275,10 @@ mod tests {
         assert_eq!(
             rec("2026-11-22T10:00:00.5+01:00 error disk full"),
             json!({"ts":"2026-11-22T10:00:00.5+01:00","level":"error","msg":"disk full"})
+        );
+        assert_eq!(
+            rec("2026-11-22T10:00:00+01 zone hours only"),
+            json!({"ts":"2026-11-22T10:00:00+01","msg":"zone hours only"})
         );
         assert_eq!(
             rec("2026-11-22 10:00:00 just text"),

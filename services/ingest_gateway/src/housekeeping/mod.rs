@@ -37,8 +37,9 @@ use std::time::Duration;
 
 use time::Date;
 
+pub use crate::dayfile::{parse_file_name as parse_day_file_name, stem as day_stem};
 pub use archive::{archive_entries, read_entry, ArchiveEntry};
-pub use scan::{day_stem, first_kept_day, parse_day_file_name};
+pub use scan::first_kept_day;
 
 /// What happens to an expired day file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +96,23 @@ pub struct Settings {
     pub retention_days: u32,
     /// Delete or zip expired files.
     pub mode: Mode,
+}
+
+/// Default `LOGOPS_RETENTION_DAYS`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 7;
+/// Default `LOGOPS_ARCHIVE_DIR`.
+pub const DEFAULT_ARCHIVE_DIR: &str = "./data/archive";
+
+/// The housekeeping section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HousekeepingConfig {
+    /// Where and how (`LOGOPS_SINK_DIR`, `LOGOPS_ARCHIVE_DIR`,
+    /// `LOGOPS_RETENTION_DAYS`, `LOGOPS_ARCHIVE_MODE`).
+    pub settings: Settings,
+    /// `LOGOPS_HOUSEKEEP_AUTORUN`: run inside the gateway.
+    pub autorun: bool,
+    /// `LOGOPS_HOUSEKEEP_INTERVAL_SEC` (zero = only at start).
+    pub interval: Duration,
 }
 
 /// Why one housekeeping step failed. Every variant leaves the source in place.

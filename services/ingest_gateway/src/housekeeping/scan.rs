@@ -5,44 +5,11 @@
 //! symlinks, archives, temporary files) is never looked at again.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use time::{Date, Duration, Month};
+use time::{Date, Duration};
 
-/// Suffix of the sink's day files.
-const SUFFIX: &str = ".ndjson";
-
-/// A day file of the sink directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DayFile {
-    /// The UTC day the file holds (from its name).
-    pub day: Date,
-    /// Full path of the file.
-    pub path: PathBuf,
-}
-
-/// `YYYYMMDD` of `day`, the stem shared by day files and archives.
-pub fn day_stem(day: Date) -> String {
-    format!(
-        "{:04}{:02}{:02}",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
-}
-
-/// The day of a sink file name `YYYYMMDD.ndjson`; `None` for any other name
-/// (wrong length, non-digits, impossible dates such as `20250230`).
-pub fn parse_day_file_name(name: &str) -> Option<Date> {
-    let stem = name.strip_suffix(SUFFIX)?;
-    if stem.len() != 8 || !stem.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year: i32 = stem[0..4].parse().ok()?;
-    let month: u8 = stem[4..6].parse().ok()?;
-    let day: u8 = stem[6..8].parse().ok()?;
-    Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
-}
+use crate::dayfile::{self, Entry};
 
 /// The first day that is kept: files of days strictly before it are expired.
 ///
@@ -61,25 +28,11 @@ pub(crate) fn expired_files(
     dir: &Path,
     today: Date,
     retention_days: u32,
-) -> io::Result<Vec<DayFile>> {
+) -> io::Result<Vec<Entry>> {
     let Some(first_kept) = first_kept_day(today, retention_days) else {
         return Ok(Vec::new());
     };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let Some(day) = entry.file_name().to_str().and_then(parse_day_file_name) else {
-            continue;
-        };
-        // `DirEntry::file_type` does not follow symlinks: a link is not a file here.
-        if day >= first_kept || day >= today || !entry.file_type()?.is_file() {
-            continue;
-        }
-        files.push(DayFile {
-            day,
-            path: entry.path(),
-        });
-    }
-    files.sort_by_key(|f| f.day);
+    let mut files = dayfile::list(dir)?;
+    files.retain(|f| f.day < first_kept && f.day < today);
     Ok(files)
 }

@@ -1,5 +1,7 @@
-//! Every refusal the HTTP API can answer, mapped to a status and a JSON body
-//! `{"error": "<code>", "detail": "<one sentence>", ...}` in one place.
+//! Every refusal the HTTP API can answer, mapped to its code, status and
+//! `Retry-After` by one exhaustive match ([`ApiError::meta`]): a new error
+//! variant does not compile until it is given an answer. The body is
+//! `{"error": "<code>", "detail": "<one sentence>", ...}`.
 
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
@@ -7,38 +9,16 @@ use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
 use crate::decode::{DecodeError, SUPPORTED_MEDIA_TYPES};
+use crate::ingest::{encoding, IngestError};
 use crate::sink::SinkError;
-
-/// Supported `Content-Encoding` values, for the 415 message.
-pub const SUPPORTED_ENCODINGS: &str = "gzip, zstd, identity";
 
 /// Why a request was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
-    /// The body could not be decoded.
+    /// The ingest service refused the batch.
     #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// Raw or decompressed body over `LOGOPS_MAX_BODY_BYTES`.
-    #[error("body exceeds the limit of {limit} bytes (LOGOPS_MAX_BODY_BYTES)")]
-    BodyTooLarge {
-        /// The limit.
-        limit: usize,
-    },
-    /// A `Content-Encoding` other than gzip/zstd/identity.
-    #[error("unsupported content encoding {encoding:?}; supported: {SUPPORTED_ENCODINGS}")]
-    UnsupportedEncoding {
-        /// The encoding given.
-        encoding: String,
-    },
-    /// The body is not valid for its declared `Content-Encoding`.
-    #[error("body is not valid {encoding}: {detail}")]
-    InvalidEncoding {
-        /// The declared encoding.
-        encoding: &'static str,
-        /// Decoder message.
-        detail: String,
-    },
+    Ingest(#[from] IngestError),
     /// The client was too slow sending the body.
     #[error("the request body was not received within {secs} s")]
     BodyTimeout {
@@ -48,15 +28,6 @@ pub enum ApiError {
     /// The body could not be read from the connection.
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
-    /// More ingest requests in progress than `LOGOPS_MAX_INFLIGHT`.
-    #[error("too many requests in progress (limit {limit}, LOGOPS_MAX_INFLIGHT); retry later")]
-    TooManyInflight {
-        /// The limit.
-        limit: usize,
-    },
-    /// The sink could not take or write the batch.
-    #[error(transparent)]
-    Sink(#[from] SinkError),
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
@@ -68,71 +39,108 @@ pub enum ApiError {
     },
 }
 
-impl ApiError {
+impl From<DecodeError> for ApiError {
+    fn from(e: DecodeError) -> Self {
+        ApiError::Ingest(IngestError::Decode(e))
+    }
+}
+
+/// How an error is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
     /// The `error` code (also the `reason` label of `logops_rejected_total`).
-    pub fn code(&self) -> &'static str {
+    pub code: &'static str,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// `Retry-After` seconds, for answers a client should retry.
+    pub retry_after: Option<u32>,
+}
+
+const fn meta(code: &'static str, status: StatusCode) -> Meta {
+    Meta {
+        code,
+        status,
+        retry_after: None,
+    }
+}
+
+fn decode_status(d: &DecodeError) -> StatusCode {
+    match d {
+        DecodeError::InvalidJson { .. }
+        | DecodeError::InvalidUtf8 { .. }
+        | DecodeError::NotObjectOrArray { .. }
+        | DecodeError::InvalidCsv { .. } => StatusCode::BAD_REQUEST,
+        DecodeError::InvalidRecords { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        DecodeError::TooManyRecords { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        DecodeError::UnsupportedCharset { .. } | DecodeError::UnsupportedMediaType { .. } => {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        }
+    }
+}
+
+impl ApiError {
+    /// Code, status and `Retry-After` of this error.
+    pub fn meta(&self) -> Meta {
         match self {
-            ApiError::Decode(d) => match d {
-                DecodeError::InvalidJson { .. } => "invalid_json",
-                DecodeError::InvalidUtf8 { .. } => "invalid_utf8",
-                DecodeError::NotObjectOrArray { .. } => "not_object_or_array",
-                DecodeError::InvalidCsv { .. } => "invalid_csv",
-                DecodeError::InvalidRecords { .. } => "invalid_records",
-                DecodeError::TooManyRecords { .. } => "too_many_records",
-                DecodeError::UnsupportedCharset { .. }
-                | DecodeError::UnsupportedMediaType { .. } => "unsupported_media_type",
-            },
-            ApiError::BodyTooLarge { .. } => "body_too_large",
-            ApiError::UnsupportedEncoding { .. } => "unsupported_encoding",
-            ApiError::InvalidEncoding { .. } => "invalid_encoding",
-            ApiError::BodyTimeout { .. } => "body_timeout",
-            ApiError::BodyRead(_) => "body_read_error",
-            ApiError::Sink(SinkError::Overloaded { .. }) | ApiError::TooManyInflight { .. } => {
-                "overloaded"
+            ApiError::Ingest(e) => {
+                let code = e.code();
+                match e {
+                    IngestError::Decode(d) => meta(code, decode_status(d)),
+                    IngestError::BodyTooLarge { .. } => meta(code, StatusCode::PAYLOAD_TOO_LARGE),
+                    IngestError::UnsupportedEncoding { .. } => {
+                        meta(code, StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                    }
+                    IngestError::InvalidEncoding { .. } => meta(code, StatusCode::BAD_REQUEST),
+                    IngestError::Overloaded { .. }
+                    | IngestError::Sink(SinkError::Overloaded { .. }) => Meta {
+                        retry_after: Some(1),
+                        ..meta(code, StatusCode::SERVICE_UNAVAILABLE)
+                    },
+                    IngestError::Sink(SinkError::Unavailable(_)) => Meta {
+                        retry_after: Some(5),
+                        ..meta(code, StatusCode::SERVICE_UNAVAILABLE)
+                    },
+                    IngestError::Internal(_) => meta(code, StatusCode::INTERNAL_SERVER_ERROR),
+                }
             }
-            ApiError::Sink(_) => "sink_unavailable",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::BodyTimeout { .. } => meta("body_timeout", StatusCode::REQUEST_TIMEOUT),
+            ApiError::BodyRead(_) => meta("body_read_error", StatusCode::BAD_REQUEST),
+            ApiError::NotFound(_) => meta("not_found", StatusCode::NOT_FOUND),
+            ApiError::MethodNotAllowed { .. } => {
+                meta("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED)
+            }
         }
     }
 
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        match self.code() {
-            "body_too_large" | "too_many_records" => StatusCode::PAYLOAD_TOO_LARGE,
-            "unsupported_media_type" | "unsupported_encoding" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_records" => StatusCode::UNPROCESSABLE_ENTITY,
-            "overloaded" | "sink_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-            "body_timeout" => StatusCode::REQUEST_TIMEOUT,
-            "not_found" => StatusCode::NOT_FOUND,
-            "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-            _ => StatusCode::BAD_REQUEST,
-        }
+    /// Could the body not be parsed (`logops_parse_errors_total`)?
+    pub fn is_parse_error(&self) -> bool {
+        matches!(self, ApiError::Ingest(e) if e.is_parse_error())
     }
 
     /// Extra body fields beyond `error` and `detail`.
     fn extra(&self, body: &mut Map<String, Value>) {
-        match self {
-            ApiError::Decode(DecodeError::InvalidJson { line: Some(l), .. })
-            | ApiError::Decode(DecodeError::InvalidUtf8 { line: Some(l) })
-            | ApiError::Decode(DecodeError::InvalidCsv { line: Some(l), .. }) => {
+        let ApiError::Ingest(e) = self else { return };
+        match e {
+            IngestError::Decode(DecodeError::InvalidJson { line: Some(l), .. })
+            | IngestError::Decode(DecodeError::InvalidUtf8 { line: Some(l) })
+            | IngestError::Decode(DecodeError::InvalidCsv { line: Some(l), .. }) => {
                 body.insert("line".into(), json!(l));
             }
-            ApiError::Decode(DecodeError::InvalidRecords { indices, count }) => {
+            IngestError::Decode(DecodeError::InvalidRecords { indices, count }) => {
                 body.insert("invalid_indices".into(), json!(indices));
                 body.insert("count".into(), json!(count));
             }
-            ApiError::Decode(DecodeError::TooManyRecords { limit })
-            | ApiError::BodyTooLarge { limit } => {
+            IngestError::Decode(DecodeError::TooManyRecords { limit })
+            | IngestError::BodyTooLarge { limit } => {
                 body.insert("limit".into(), json!(limit));
             }
-            ApiError::Decode(
+            IngestError::Decode(
                 DecodeError::UnsupportedMediaType { .. } | DecodeError::UnsupportedCharset { .. },
             ) => {
                 body.insert("supported".into(), json!(SUPPORTED_MEDIA_TYPES));
             }
-            ApiError::UnsupportedEncoding { .. } => {
-                body.insert("supported".into(), json!(SUPPORTED_ENCODINGS));
+            IngestError::UnsupportedEncoding { .. } => {
+                body.insert("supported".into(), json!(encoding::SUPPORTED));
             }
             _ => {}
         }
@@ -140,23 +148,18 @@ impl ApiError {
 
     /// The full HTTP response.
     pub fn into_response(self) -> Response<Full<Bytes>> {
+        let m = self.meta();
         let mut body = Map::new();
-        body.insert("error".into(), json!(self.code()));
+        body.insert("error".into(), json!(m.code));
         body.insert("detail".into(), json!(self.to_string()));
         self.extra(&mut body);
-        let mut resp = json_response(self.status(), &Value::Object(body));
+        let mut resp = json_response(m.status, &Value::Object(body));
         let headers = resp.headers_mut();
-        match &self {
-            ApiError::Sink(SinkError::Overloaded { .. }) | ApiError::TooManyInflight { .. } => {
-                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            }
-            ApiError::Sink(_) => {
-                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-            }
-            ApiError::MethodNotAllowed { allow } => {
-                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
-            }
-            _ => {}
+        if let Some(secs) = m.retry_after {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        if let ApiError::MethodNotAllowed { allow } = &self {
+            headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
         }
         resp
     }
@@ -172,4 +175,28 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> 
         header::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicked_worker_is_a_500_not_a_400() {
+        let m = ApiError::from(IngestError::Internal("pipeline worker failed".into())).meta();
+        assert_eq!(
+            (m.code, m.status),
+            ("internal", StatusCode::INTERNAL_SERVER_ERROR)
+        );
+    }
+
+    #[test]
+    fn overload_answers_carry_retry_after() {
+        let r = ApiError::from(IngestError::Overloaded { limit: 1 }).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let r =
+            ApiError::from(IngestError::Sink(SinkError::Unavailable("x".into()))).into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+    }
 }

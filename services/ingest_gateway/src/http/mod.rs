@@ -12,6 +12,7 @@ mod routes;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,20 +23,49 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
+use crate::ingest::IngestService;
 use crate::metrics::Metrics;
-use crate::pipeline::Pipeline;
-use crate::sink::Sink;
+
+/// Default `LOGOPS_LISTEN`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default `LOGOPS_MAX_CONNECTIONS`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default `LOGOPS_READ_TIMEOUT_MS`.
+pub const DEFAULT_READ_TIMEOUT_MS: u64 = 30_000;
+/// Default `LOGOPS_SHUTDOWN_TIMEOUT_SEC`.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SEC: u64 = 10;
+
+/// The server section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `LOGOPS_LISTEN`: address to bind.
+    pub listen: SocketAddr,
+    /// `LOGOPS_MAX_CONNECTIONS`: concurrent connections accepted.
+    pub max_connections: usize,
+    /// `LOGOPS_READ_TIMEOUT_MS`: header and body read timeout.
+    pub read_timeout: Duration,
+    /// `LOGOPS_SHUTDOWN_TIMEOUT_SEC`: how long graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            read_timeout: Duration::from_millis(DEFAULT_READ_TIMEOUT_MS),
+            shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SEC),
+        }
+    }
+}
 
 /// Everything a request handler needs, shared by all connections.
 #[derive(Debug)]
 pub struct AppState {
-    /// The validated configuration.
-    pub config: Config,
-    /// The decode → encode stages.
-    pub pipeline: Pipeline,
-    /// The file sink.
-    pub sink: Sink,
+    /// The server section of the configuration.
+    pub server: ServerConfig,
+    /// The way into the pipeline and the sink.
+    pub ingest: IngestService,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
 }
@@ -46,12 +76,12 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let limit = Arc::new(Semaphore::new(state.config.max_connections));
+    let limit = Arc::new(Semaphore::new(state.server.max_connections));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(state.config.read_timeout)
+        .header_read_timeout(state.server.read_timeout)
         .max_buf_size(64 * 1024);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -89,8 +119,8 @@ pub async fn serve(
     tracing::info!("shutting down: no new connections; waiting for in-flight requests");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(state.config.shutdown_timeout) => {
-            tracing::warn!(timeout_s = state.config.shutdown_timeout.as_secs(), "shutdown timeout: closing remaining connections");
+        () = tokio::time::sleep(state.server.shutdown_timeout) => {
+            tracing::warn!(timeout_s = state.server.shutdown_timeout.as_secs(), "shutdown timeout: closing remaining connections");
         }
     }
 }

@@ -9,35 +9,12 @@
 //! dropped when null/blank and otherwise renamed `<name>_orig`, so no line ever
 //! carries a duplicate key and no data is lost.
 
-pub mod level;
 pub mod timestamp;
 
 use serde_json::Value;
 
-use crate::decode::Record;
-pub use level::Level;
-
-/// Aliases for the timestamp, in priority order.
-pub const TS_KEYS: [&str; 4] = ["ts", "timestamp", "time", "@timestamp"];
-/// Aliases for the level, in priority order.
-pub const LEVEL_KEYS: [&str; 4] = ["level", "lvl", "severity", "loglevel"];
-/// Aliases for the message, in priority order.
-pub const MSG_KEYS: [&str; 5] = ["message", "msg", "log", "raw", "text"];
-/// Output keys a leftover field may not reuse.
-const RESERVED: [&str; 7] = [
-    "ts",
-    "level",
-    "msg",
-    "emitter",
-    "scenario_id",
-    "ts_raw",
-    "level_raw",
-];
-
-/// Is `name` (lower-case) one of the ts/level/msg aliases?
-pub fn is_alias(name: &str) -> bool {
-    TS_KEYS.contains(&name) || LEVEL_KEYS.contains(&name) || MSG_KEYS.contains(&name)
-}
+pub use crate::schema::Level;
+use crate::schema::{level, Record, LEVEL_KEYS, MSG_KEYS, RESERVED, TS_KEYS};
 
 /// How the timestamp was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

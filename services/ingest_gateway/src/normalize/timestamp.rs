@@ -9,9 +9,7 @@
 use serde_json::Value;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+use crate::schema::datetime::{is_bsd_timestamp, num, scan_iso, MONTHS};
 
 /// Parses a present ts value into RFC 3339 UTC text; `None` if unparseable.
 /// `year` is the current UTC year, used for syslog timestamps.
@@ -37,47 +35,6 @@ fn parse_str(s: &str, year: i32) -> Option<String> {
     iso(s)
 }
 
-/// Is `b` exactly `HH:MM:SS` (digits only checked)?
-pub fn is_hms(b: &[u8]) -> bool {
-    b.len() == 8
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 2 || i == 5 {
-                *c == b':'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
-}
-
-/// Does `b` start with `YYYY-MM-DD[T ]HH:MM:SS` (digits only checked)?
-pub fn starts_with_date_time(b: &[u8]) -> bool {
-    b.len() >= 19
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && matches!(b[10], b'T' | b't' | b' ')
-        && is_hms(&b[11..19])
-}
-
-/// Is `s` a syslog `Mmm dd HH:MM:SS` timestamp (day space- or zero-padded)?
-pub fn is_bsd_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 15
-        && MONTHS.iter().any(|m| m.as_bytes() == &b[..3])
-        && b[3] == b' '
-        && (b[4] == b' ' || b[4].is_ascii_digit())
-        && b[5].is_ascii_digit()
-        && b[6] == b' '
-        && is_hms(&b[7..15])
-}
-
-fn num(b: &[u8]) -> u32 {
-    b.iter()
-        .fold(0, |acc, d| acc * 10 + u32::from(d.wrapping_sub(b'0')))
-}
-
 fn bsd(s: &str, year: i32) -> Option<String> {
     let b = s.as_bytes();
     let month = MONTHS.iter().position(|m| *m == &s[..3])? as u8 + 1;
@@ -86,73 +43,30 @@ fn bsd(s: &str, year: i32) -> Option<String> {
     } else {
         num(&b[4..6])
     };
-    let dt = civil(year, month, day as u8, &b[7..15])?;
+    let (h, m, sec) = (num(&b[7..9]), num(&b[10..12]), num(&b[13..15]));
+    let dt = civil(year, month, day as u8, [h as u8, m as u8, sec as u8])?;
     Some(format(dt.assume_utc(), ""))
 }
 
-fn civil(year: i32, month: u8, day: u8, hms: &[u8]) -> Option<PrimitiveDateTime> {
+fn civil(year: i32, month: u8, day: u8, hms: [u8; 3]) -> Option<PrimitiveDateTime> {
     let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
-    let time = Time::from_hms(
-        num(&hms[0..2]) as u8,
-        num(&hms[3..5]) as u8,
-        num(&hms[6..8]) as u8,
-    )
-    .ok()?;
+    let time = Time::from_hms(hms[0], hms[1], hms[2]).ok()?;
     Some(PrimitiveDateTime::new(date, time))
 }
 
-/// `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM|±HHMM]`.
+/// The whole of `s` is an ISO date-time of the shared grammar.
 fn iso(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let shape_ok = starts_with_date_time(b);
-    if !shape_ok {
+    let p = scan_iso(s.as_bytes())?;
+    if p.len != s.len() {
         return None;
     }
-    let dt = civil(
-        num(&b[..4]) as i32,
-        num(&b[5..7]) as u8,
-        num(&b[8..10]) as u8,
-        &b[11..19],
-    )?;
-    let mut i = 19;
-    let mut frac = "";
-    if matches!(b.get(i), Some(b'.' | b',')) {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        frac = &s[start..i];
-    }
-    let offset = zone(&b[i..])?;
+    let dt = civil(p.year, p.month, p.day, [p.hour, p.minute, p.second])?;
+    let offset = UtcOffset::from_whole_seconds(i32::from(p.offset_minutes) * 60).ok()?;
     // `checked_`: an offset can push year 9999 past the range `to_offset` panics on.
     let utc = dt.assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
-    (0..=9999).contains(&utc.year()).then(|| format(utc, frac))
-}
-
-/// The zone suffix: empty (UTC), `Z`, `±HH:MM`, `±HHMM` or `±HH`.
-fn zone(b: &[u8]) -> Option<UtcOffset> {
-    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
-    let (sign, rest) = match b {
-        [] | [b'Z' | b'z'] => return Some(UtcOffset::UTC),
-        [b'+', rest @ ..] => (1i8, rest),
-        [b'-', rest @ ..] => (-1i8, rest),
-        _ => return None,
-    };
-    let (h, m) = match rest {
-        [h1, h2] if digits(&[*h1, *h2]) => (num(&[*h1, *h2]), 0),
-        [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] if digits(&[*h1, *h2, *m1, *m2]) => {
-            (num(&[*h1, *h2]), num(&[*m1, *m2]))
-        }
-        _ => return None,
-    };
-    if h > 23 || m > 59 {
-        return None;
-    }
-    UtcOffset::from_hms(sign * h as i8, sign * m as i8, 0).ok()
+    (0..=9999)
+        .contains(&utc.year())
+        .then(|| format(utc, &s[p.frac]))
 }
 
 /// Epoch seconds/ms/µs/ns as decimal text (`123`, `123.45`).
@@ -258,6 +172,10 @@ mod tests {
             "2025-12-31T23:30:00Z"
         );
         assert_eq!(
+            p(json!("2026-11-22T10:00:00+01")).unwrap(),
+            "2026-11-22T09:00:00Z"
+        );
+        assert_eq!(
             p(json!(" 2026-11-22T10:00:00 ")).unwrap(),
             "2026-11-22T10:00:00Z"
         );
@@ -271,6 +189,7 @@ mod tests {
             "2026-11-22T10:00:00.Z",
             "2026-11-22T25:00:00",
             "2026-11-22T10:00:00+0",
+            "2026-11-22T10:00:00+123",
         ] {
             assert_eq!(p(json!(bad)), None, "{bad}");
         }

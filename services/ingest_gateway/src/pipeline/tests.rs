@@ -1,18 +1,24 @@
 //! Unit and property tests of the whole in-process pipeline.
 
-use std::collections::HashMap;
-
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use super::*;
 
+/// A pipeline from the few keys these tests set (the config loader itself is
+/// tested in `config`).
 fn pipeline(pairs: &[(&str, &str)]) -> Pipeline {
-    let m: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Pipeline::from_config(&Config::from_map(&m).unwrap()).unwrap()
+    let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    let pii = PiiConfig {
+        mask: get("LOGOPS_MASK_PII") != Some("false"),
+        crypt: get("LOGOPS_SECRET_KEY").map(|k| Arc::new(Crypt::from_key_list(k).unwrap())),
+        ..PiiConfig::default()
+    };
+    let sample = match get("LOGOPS_DEBUG_SAMPLE") {
+        Some("true") => get("LOGOPS_DEBUG_SAMPLE_SIZE").map_or(5, |n| n.parse().unwrap()),
+        _ => 0,
+    };
+    Pipeline::new(&pii, 100_000, sample)
 }
 
 fn ctx() -> BatchContext<'static> {

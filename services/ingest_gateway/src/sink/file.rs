@@ -4,10 +4,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use time::Date;
+
+use crate::dayfile;
+use crate::schema::Tenant;
+
 /// An open `<YYYYMMDD>.ndjson` and its current length.
 #[derive(Debug)]
 pub(super) struct DayFile {
-    pub day: u32,
+    pub tenant: Tenant,
+    pub day: Date,
     pub path: PathBuf,
     file: File,
     len: u64,
@@ -15,11 +21,13 @@ pub(super) struct DayFile {
 }
 
 impl DayFile {
-    /// Opens (creating) the file of `day` in `dir` for appending. A last line
-    /// without its `\n` (a write torn by a crash) is cut off, with a warning.
-    pub fn open(dir: &Path, day: u32) -> std::io::Result<DayFile> {
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join(format!("{day:08}.ndjson"));
+    /// Opens (creating it and its directory) the day file at `path` for
+    /// appending. A last line without its `\n` (a write torn by a crash) is
+    /// cut off, with a warning.
+    pub fn open(path: PathBuf, tenant: Tenant, day: Date) -> std::io::Result<DayFile> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -27,6 +35,7 @@ impl DayFile {
             .open(&path)?;
         let len = repair_torn_tail(&mut file, &path)?;
         Ok(DayFile {
+            tenant,
             day,
             path,
             file,
@@ -128,19 +137,26 @@ fn last_newline_end(file: &mut File, len: u64) -> std::io::Result<u64> {
     Ok(0)
 }
 
-/// Repairs the torn tail of every `YYYYMMDD.ndjson` in `dir`: run once at
-/// start-up, before the first append, so a crash mid-write never leaves a
-/// partial line behind (whatever day it happened on).
+/// Repairs the torn tail of every day file of `dir` (the default tenant's)
+/// and of every tenant directory below it: run once at start-up, before the
+/// first append, so a crash mid-write never leaves a partial line behind
+/// (whatever day it happened on).
 pub(super) fn repair_dir(dir: &Path) -> std::io::Result<()> {
+    let mut dirs = vec![dir.to_path_buf()];
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let is_day_file = name.len() == 15
-            && name.ends_with(".ndjson")
-            && name[..8].bytes().all(|b| b.is_ascii_digit());
-        if is_day_file && path.is_file() {
-            let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
-            repair_torn_tail(&mut file, &path)?;
+        let entry = entry?;
+        let is_tenant = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| Tenant::new(n).is_ok());
+        if is_tenant && entry.file_type()?.is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    for d in dirs {
+        for f in dayfile::list(&d)? {
+            let mut file = OpenOptions::new().read(true).write(true).open(&f.path)?;
+            repair_torn_tail(&mut file, &f.path)?;
         }
     }
     Ok(())
@@ -157,11 +173,16 @@ pub(super) fn probe_writable(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn open(dir: &Path, name: &str) -> DayFile {
+        let day = dayfile::parse_file_name(name).unwrap();
+        DayFile::open(dir.join(name), Tenant::default(), day).unwrap()
+    }
+
     #[test]
     fn torn_tail_is_cut_and_appends_continue() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("20261122.ndjson"), b"{\"a\":1}\n{\"b\":").unwrap();
-        let mut f = DayFile::open(dir.path(), 20261122).unwrap();
+        let mut f = open(dir.path(), "20261122.ndjson");
         assert_eq!(f.len(), 8);
         f.append(&[b"{\"c\":", b"3}\n"]).unwrap();
         let text = std::fs::read_to_string(dir.path().join("20261122.ndjson")).unwrap();
@@ -172,6 +193,6 @@ mod tests {
     fn a_file_without_any_newline_is_emptied() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("20261122.ndjson"), b"partial").unwrap();
-        assert_eq!(DayFile::open(dir.path(), 20261122).unwrap().len(), 0);
+        assert_eq!(open(dir.path(), "20261122.ndjson").len(), 0);
     }
 }

@@ -1,29 +1,75 @@
-//! Sink: appends encoded batches to `<dir>/<YYYYMMDD>.ndjson`, durably.
+//! Sink: where accepted batches go, behind one small seam.
 //!
-//! One writer thread owns the files ([`writer`]). Requests hand it their batch
-//! through a bounded queue ([`Sink::append`]) and wait for the acknowledgement.
-//! The writer drains whatever is queued into one group, appends it with one
-//! write and one `fdatasync` (group commit), then answers every batch of the
-//! group. A batch is one contiguous buffer, so batches never interleave. When
-//! the queue holds more than `LOGOPS_SINK_QUEUE_BYTES` the request is refused
-//! at once with [`SinkError::Overloaded`]: there is no unbounded buffer. A
-//! failed write or sync truncates the file back and fails the whole group.
+//! [`Sink`] is what the ingest service appends to: `append` (resolves once the
+//! batch is stored), `health`, `describe` and `shutdown`. [`build`] makes the
+//! configured one from its own config section ([`SinkConfig`]): the file sink
+//! ([`file_sink::FileSink`], daily NDJSON files with group commit) or, with
+//! `LOGOPS_SINK_FILE=false`, [`DiscardSink`]. A fan-out or a forwarder is one
+//! more implementation here; routes and the ingest service do not change.
 
 mod file;
+mod file_sink;
 mod writer;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::oneshot;
+use time::Date;
 
-use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::schema::Tenant;
 
-/// Why a batch was not appended. Nothing of it is in the file.
+pub use file_sink::FileSink;
+
+/// Default `LOGOPS_SINK_DIR`.
+pub const DEFAULT_DIR: &str = "./data/ingest";
+/// Default `LOGOPS_FSYNC_INTERVAL_MS`.
+pub const DEFAULT_FSYNC_INTERVAL_MS: u64 = 1000;
+/// Default `LOGOPS_SINK_QUEUE_BYTES`.
+pub const DEFAULT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// When the file sink makes appended data durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// `fdatasync` before answering 2xx (shared by every batch of a group commit).
+    Always,
+    /// Sync every [`SinkConfig::fsync_interval`]; answer after the write.
+    Interval,
+    /// Leave syncing to the OS.
+    Never,
+}
+
+/// The sink section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkConfig {
+    /// `LOGOPS_SINK_FILE`: write daily files at all (else records are discarded).
+    pub enabled: bool,
+    /// `LOGOPS_SINK_DIR`: the directory of the day files (created if missing).
+    pub dir: PathBuf,
+    /// `LOGOPS_FSYNC`.
+    pub fsync: FsyncPolicy,
+    /// `LOGOPS_FSYNC_INTERVAL_MS`.
+    pub fsync_interval: Duration,
+    /// `LOGOPS_SINK_QUEUE_BYTES`: bytes of batches waiting for the writer; beyond → 503.
+    pub queue_bytes: usize,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        SinkConfig {
+            enabled: true,
+            dir: PathBuf::from(DEFAULT_DIR),
+            fsync: FsyncPolicy::Always,
+            fsync_interval: Duration::from_millis(DEFAULT_FSYNC_INTERVAL_MS),
+            queue_bytes: DEFAULT_QUEUE_BYTES,
+        }
+    }
+}
+
+/// Why a batch was not stored. Nothing of it is in the file.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
@@ -38,155 +84,77 @@ pub enum SinkError {
     Unavailable(String),
 }
 
-/// A batch for the writer.
-struct Job {
-    day: u32,
-    bytes: Vec<u8>,
-    ack: oneshot::Sender<Result<(), SinkError>>,
+/// One batch to store: whole NDJSON lines, each ending in `\n`.
+#[derive(Debug)]
+pub struct Batch {
+    /// Whose records these are.
+    pub tenant: Tenant,
+    /// The UTC day the batch was received (its file).
+    pub day: Date,
+    /// The encoded lines.
+    pub lines: Vec<u8>,
 }
 
-enum Msg {
-    Batch(Job),
-    Shutdown,
+/// What a sink says about itself (for `/healthz` and the start-up log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkInfo {
+    /// `file` or `discard`.
+    pub kind: &'static str,
+    /// The directory written to, if any.
+    pub dir: Option<PathBuf>,
 }
 
-/// State shared between the handle and the writer thread.
-#[derive(Debug, Default)]
-struct Shared {
-    queued_bytes: AtomicUsize,
-    failing: AtomicBool,
-    last_error: Mutex<Option<String>>,
+/// The future [`Sink::append`] returns.
+pub type AppendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + 'a>>;
+
+/// A destination for accepted batches.
+pub trait Sink: Send + Sync + std::fmt::Debug {
+    /// Stores `batch`; resolves `Ok` only once it is stored (and durable, as
+    /// the sink's policy says). On `Err` nothing of the batch is stored.
+    fn append(&self, batch: Batch) -> AppendFuture<'_>;
+
+    /// `Err(reason)` when the sink cannot store batches right now.
+    fn health(&self) -> Result<(), String>;
+
+    /// What and where this sink is.
+    fn describe(&self) -> SinkInfo;
+
+    /// Stores everything already accepted, then stops. Blocking.
+    fn shutdown(&self);
 }
 
-impl std::fmt::Debug for Sink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sink")
-            .field("dir", &self.dir())
-            .finish_non_exhaustive()
+/// Builds the configured sink.
+///
+/// # Errors
+/// The file sink's directory cannot be created or repaired.
+pub fn build(cfg: &SinkConfig, metrics: Arc<Metrics>) -> std::io::Result<Arc<dyn Sink>> {
+    if cfg.enabled {
+        Ok(Arc::new(FileSink::start(cfg, metrics)?))
+    } else {
+        Ok(Arc::new(DiscardSink))
     }
 }
 
-/// Handle to the file sink (or a discarding sink when `LOGOPS_SINK_FILE=false`).
-pub struct Sink {
-    tx: Option<SyncSender<Msg>>,
-    shared: Arc<Shared>,
-    max_queued: usize,
-    dir: Option<PathBuf>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-}
+/// `LOGOPS_SINK_FILE=false`: accepts every batch and keeps nothing (for
+/// throughput tests of the pipeline alone).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiscardSink;
 
-/// Most batches waiting at once, whatever their size.
-const QUEUE_SLOTS: usize = 8192;
-
-impl Sink {
-    /// Creates the directory and starts the writer thread.
-    ///
-    /// # Errors
-    /// The directory cannot be created.
-    pub fn start(cfg: &Config, metrics: Arc<Metrics>) -> std::io::Result<Sink> {
-        let shared = Arc::new(Shared::default());
-        if !cfg.sink_file {
-            return Ok(Sink {
-                tx: None,
-                shared,
-                max_queued: cfg.sink_queue_bytes,
-                dir: None,
-                thread: Mutex::new(None),
-            });
-        }
-        std::fs::create_dir_all(&cfg.sink_dir)?;
-        file::repair_dir(&cfg.sink_dir)?;
-        let (tx, rx) = mpsc::sync_channel(QUEUE_SLOTS);
-        let w = writer::Writer::new(
-            cfg.sink_dir.clone(),
-            cfg.fsync,
-            cfg.fsync_interval,
-            Arc::clone(&shared),
-            metrics,
-        );
-        let thread = std::thread::Builder::new()
-            .name("logops-sink".into())
-            .spawn(move || w.run(rx))?;
-        Ok(Sink {
-            tx: Some(tx),
-            shared,
-            max_queued: cfg.sink_queue_bytes,
-            dir: Some(cfg.sink_dir.clone()),
-            thread: Mutex::new(Some(thread)),
-        })
+impl Sink for DiscardSink {
+    fn append(&self, _batch: Batch) -> AppendFuture<'_> {
+        Box::pin(std::future::ready(Ok(())))
     }
 
-    /// The sink directory, `None` when the file sink is off.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
-    /// Appends one batch to the file of `day` (`YYYYMMDD`) and waits until it is
-    /// written (and synced under `LOGOPS_FSYNC=always`).
-    ///
-    /// # Errors
-    /// [`SinkError::Overloaded`] at once when the queue is full;
-    /// [`SinkError::Unavailable`] when the write failed and was rolled back.
-    pub async fn append(&self, day: u32, bytes: Vec<u8>) -> Result<(), SinkError> {
-        let Some(tx) = &self.tx else { return Ok(()) };
-        let len = bytes.len();
-        let before = self.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        if before > 0 && before + len > self.max_queued {
-            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            return Err(SinkError::Overloaded {
-                limit: self.max_queued,
-            });
-        }
-        let (ack, done) = oneshot::channel();
-        let refused = match tx.try_send(Msg::Batch(Job { day, bytes, ack })) {
-            Ok(()) => None,
-            Err(TrySendError::Full(_)) => Some(SinkError::Overloaded {
-                limit: self.max_queued,
-            }),
-            Err(TrySendError::Disconnected(_)) => {
-                Some(SinkError::Unavailable("the sink has stopped".into()))
-            }
-        };
-        if let Some(e) = refused {
-            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            return Err(e);
-        }
-        done.await
-            .unwrap_or_else(|_| Err(SinkError::Unavailable("the sink has stopped".into())))
-    }
-
-    /// `Err(reason)` when the sink cannot write: its directory is not writable,
-    /// or the last append failed.
-    pub fn health(&self) -> Result<(), String> {
-        let Some(dir) = &self.dir else { return Ok(()) };
-        file::probe_writable(dir)
-            .map_err(|e| format!("sink directory {} is not writable: {e}", dir.display()))?;
-        if self.shared.failing.load(Ordering::Acquire) {
-            let last = self
-                .shared
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
-                .unwrap_or_default();
-            return Err(format!("last append failed: {last}"));
-        }
+    fn health(&self) -> Result<(), String> {
         Ok(())
     }
 
-    /// Writes everything queued, syncs and closes the files, stops the writer.
-    pub fn shutdown(&self) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Shutdown);
-        }
-        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(h) = handle {
-            let _ = h.join();
+    fn describe(&self) -> SinkInfo {
+        SinkInfo {
+            kind: "discard",
+            dir: None,
         }
     }
-}
 
-/// `YYYYMMDD` of a UTC date, the daily file's name.
-pub fn day_number(date: time::Date) -> u32 {
-    date.year() as u32 * 10_000 + u8::from(date.month()) as u32 * 100 + date.day() as u32
+    fn shutdown(&self) {}
 }

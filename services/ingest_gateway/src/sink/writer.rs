@@ -12,15 +12,19 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use time::Date;
+
 use super::file::DayFile;
-use super::{Job, Msg, Shared, SinkError};
-use crate::config::FsyncPolicy;
+use super::file_sink::{Job, Msg, Shared};
+use super::{FsyncPolicy, SinkError};
+use crate::dayfile;
 use crate::metrics::Metrics;
+use crate::schema::Tenant;
 
 /// A group stops growing past this many bytes, bounding one write's size.
 const MAX_GROUP_BYTES: usize = 8 * 1024 * 1024;
-/// Files kept open (today's and, around midnight, yesterday's).
-const MAX_OPEN_FILES: usize = 2;
+/// Files kept open: today's and, around midnight, yesterday's, per active tenant.
+const MAX_OPEN_FILES: usize = 64;
 
 pub(super) struct Writer {
     dir: PathBuf,
@@ -67,7 +71,7 @@ impl Writer {
             let mut bytes = 0;
             match first {
                 Msg::Batch(job) => {
-                    bytes += job.bytes.len();
+                    bytes += job.batch.lines.len();
                     group.push(job);
                 }
                 Msg::Shutdown => stopping = true,
@@ -75,7 +79,7 @@ impl Writer {
             while bytes < MAX_GROUP_BYTES {
                 match rx.try_recv() {
                     Ok(Msg::Batch(job)) => {
-                        bytes += job.bytes.len();
+                        bytes += job.batch.lines.len();
                         group.push(job);
                     }
                     Ok(Msg::Shutdown) => stopping = true,
@@ -108,11 +112,13 @@ impl Writer {
 
     fn commit(&mut self, mut group: Vec<Job>) {
         while !group.is_empty() {
-            let day = group[0].day;
-            let (jobs, rest): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|j| j.day == day);
+            let (tenant, day) = (group[0].batch.tenant.clone(), group[0].batch.day);
+            let (jobs, rest): (Vec<Job>, Vec<Job>) = group
+                .into_iter()
+                .partition(|j| j.batch.day == day && j.batch.tenant == tenant);
             group = rest;
-            let bytes: usize = jobs.iter().map(|j| j.bytes.len()).sum();
-            let result = self.write_day(day, &jobs, bytes);
+            let bytes: usize = jobs.iter().map(|j| j.batch.lines.len()).sum();
+            let result = self.write_day(&tenant, day, &jobs, bytes);
             self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             for job in jobs {
                 let _ = job.ack.send(result.clone());
@@ -123,12 +129,18 @@ impl Writer {
         }
     }
 
-    fn write_day(&mut self, day: u32, jobs: &[Job], bytes: usize) -> Result<(), SinkError> {
+    fn write_day(
+        &mut self,
+        tenant: &Tenant,
+        day: Date,
+        jobs: &[Job],
+        bytes: usize,
+    ) -> Result<(), SinkError> {
         let idx = self
-            .file_index(day)
+            .file_index(tenant, day)
             .map_err(|e| self.failed(None, "open", &e))?;
         let start = self.files[idx].len();
-        let parts: Vec<&[u8]> = jobs.iter().map(|j| j.bytes.as_slice()).collect();
+        let parts: Vec<&[u8]> = jobs.iter().map(|j| j.batch.lines.as_slice()).collect();
         let appended = self.files[idx].append(&parts);
         if let Err(e) = appended {
             return Err(self.failed(Some(idx), "write", &e));
@@ -163,8 +175,12 @@ impl Writer {
         SinkError::Unavailable(msg)
     }
 
-    fn file_index(&mut self, day: u32) -> std::io::Result<usize> {
-        if let Some(i) = self.files.iter().position(|f| f.day == day) {
+    fn file_index(&mut self, tenant: &Tenant, day: Date) -> std::io::Result<usize> {
+        if let Some(i) = self
+            .files
+            .iter()
+            .position(|f| f.day == day && f.tenant == *tenant)
+        {
             return Ok(i);
         }
         if self.files.len() >= MAX_OPEN_FILES {
@@ -176,7 +192,8 @@ impl Writer {
                 tracing::error!(path = %f.path.display(), error = %e, "sync on close failed");
             }
         }
-        self.files.push(DayFile::open(&self.dir, day)?);
+        let path = dayfile::path(&self.dir, tenant, day);
+        self.files.push(DayFile::open(path, tenant.clone(), day)?);
         Ok(self.files.len() - 1)
     }
 

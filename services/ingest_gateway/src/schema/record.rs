@@ -95,7 +95,7 @@ impl Record {
     }
 
     /// Reads a JSON object's entries (used by the decoders' visitors).
-    pub(super) fn from_map_access<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    pub(crate) fn from_map_access<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
         while let Some(entry) = map.next_entry::<String, Value>()? {
             fields.push(entry);

@@ -1,0 +1,109 @@
+//! Wiring: a validated [`Config`] becomes the running gateway (metrics, sink,
+//! ingest service, HTTP state, housekeeping task). Shared by `main` and the
+//! in-process tests, so both run exactly the same composition.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::housekeeping::{self, HousekeepingConfig};
+use crate::http::{self, AppState};
+use crate::ingest::IngestService;
+use crate::metrics::Metrics;
+use crate::sink;
+
+/// Why the gateway could not be put together.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The sink directory cannot be created or read (LOGOPS_SINK_DIR).
+    #[error("cannot use the sink directory {} (LOGOPS_SINK_DIR): {source}", dir.display())]
+    SinkDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A gateway ready to serve.
+#[derive(Debug)]
+pub struct Gateway {
+    state: Arc<AppState>,
+    housekeeping: HousekeepingConfig,
+}
+
+impl Gateway {
+    /// Builds every part from `config` (starting the sink's writer thread).
+    ///
+    /// # Errors
+    /// [`StartError`] naming the key to change.
+    pub fn build(config: Config) -> Result<Gateway, StartError> {
+        let metrics = Arc::new(Metrics::new(config.max_label_values));
+        let sink = sink::build(&config.sink, Arc::clone(&metrics)).map_err(|source| {
+            StartError::SinkDir {
+                dir: config.sink.dir.clone(),
+                source,
+            }
+        })?;
+        let ingest = IngestService::new(config.limits, &config.pii, sink, Arc::clone(&metrics));
+        Ok(Gateway {
+            state: Arc::new(AppState {
+                server: config.server,
+                ingest,
+                metrics,
+            }),
+            housekeeping: config.housekeeping,
+        })
+    }
+
+    /// The shared state (for `/healthz`-style checks by the caller).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves `listener` until `shutdown` resolves; then drains in-flight
+    /// requests, stops housekeeping, and flushes and closes the sink.
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        if self.housekeeping.autorun {
+            spawn_housekeeping(&self.housekeeping, Arc::clone(&self.state.metrics), stop_rx);
+        }
+        http::serve(listener, Arc::clone(&self.state), shutdown).await;
+        let _ = stop_tx.send(true);
+        let state = Arc::clone(&self.state);
+        let _ = tokio::task::spawn_blocking(move || state.ingest.sink().shutdown()).await;
+        tracing::info!("sink flushed and closed");
+    }
+}
+
+fn spawn_housekeeping(
+    config: &HousekeepingConfig,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let on_report = move |report: &housekeeping::Report| {
+        for action in &report.actions {
+            if let Some(label) = housekeeping::metric_action(action) {
+                metrics.housekeeping_files(label, 1);
+            }
+            if action.kind == housekeeping::ActionKind::Failed {
+                tracing::error!(target: "housekeeping", "{action}");
+            } else {
+                tracing::info!(target: "housekeeping", "{action}");
+            }
+        }
+    };
+    tokio::spawn(housekeeping::autorun(
+        config.settings.clone(),
+        config.interval,
+        on_report,
+        async move {
+            let _ = stop.changed().await;
+        },
+    ));
+}

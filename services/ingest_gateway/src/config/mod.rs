@@ -1,0 +1,336 @@
+//! One typed, validated [`Config`], loaded once at start-up.
+//!
+//! Sources, in order of precedence: the process environment, then `.env` in the
+//! working directory (or the file named by `LOGOPS_ENV_FILE`). A UTF-8 BOM in
+//! `.env` is ignored. Unknown `LOGOPS_*` keys produce a warning naming the
+//! closest known key; an invalid value stops start-up with a [`ConfigError`]
+//! naming the key and what it accepts. Secrets are never echoed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::housekeeping::{self, HousekeepingConfig, Settings};
+use crate::http::{self, ServerConfig};
+use crate::ingest::{self, Limits};
+use crate::pii::{self, Crypt, PiiConfig};
+use crate::sink::{self, FsyncPolicy, SinkConfig};
+
+mod keys;
+mod parse;
+
+pub use keys::KNOWN_KEYS;
+
+/// Default `LOGOPS_MAX_LABEL_VALUES`.
+pub const DEFAULT_MAX_LABEL_VALUES: usize = 200;
+
+/// Log output format for `tracing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The logging section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `LOGOPS_LOG_FORMAT`.
+    pub format: LogFormat,
+    /// `LOGOPS_LOG_LEVEL`: a `tracing` filter directive such as `info` or `debug`.
+    pub level: String,
+}
+
+/// Why configuration could not be loaded. Names the key; never the secret value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A value does not parse.
+    #[error("{key}: invalid value {value:?}: expected {expected}")]
+    Invalid {
+        /// The offending key.
+        key: &'static str,
+        /// The value given (redacted for secrets).
+        value: String,
+        /// What the key accepts.
+        expected: &'static str,
+    },
+    /// Encryption is on but the key is missing or invalid.
+    #[error("LOGOPS_SECRET_KEY: {0} (required because LOGOPS_ENCRYPT_PII=true; generate one with logops-keygen)")]
+    SecretKey(String),
+    /// The `.env` file exists but cannot be read.
+    #[error("cannot read env file {path}: {source}")]
+    EnvFile {
+        /// Path of the env file.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// The gateway's whole configuration, one section per stage, each section
+/// owned (typed and defaulted) by its stage. Built by [`Config::load`] or
+/// [`Config::from_map`]; `Debug` never shows key material.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Logging.
+    pub log: LogConfig,
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// Body, batch and in-flight limits.
+    pub limits: Limits,
+    /// Masking and encryption.
+    pub pii: PiiConfig,
+    /// The sink.
+    pub sink: SinkConfig,
+    /// Retention.
+    pub housekeeping: HousekeepingConfig,
+    /// `LOGOPS_MAX_LABEL_VALUES`: distinct values per metric label before `_other`.
+    pub max_label_values: usize,
+}
+
+/// What [`Config::load`] returns besides the config: warnings to log once logging is up.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Human-readable warnings (unknown keys with suggestions).
+    pub warnings: Vec<String>,
+    /// The env file that was read, if any.
+    pub env_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads from the process environment and the `.env` file (environment wins).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first invalid key.
+    pub fn load() -> Result<(Config, Loaded), ConfigError> {
+        let (merged, env_file) = merge_env_file(std::env::vars().collect())?;
+        let mut loaded = Loaded {
+            env_file,
+            ..Loaded::default()
+        };
+        loaded.warnings = keys::unknown_key_warnings(merged.keys());
+        Ok((Self::from_map(&merged)?, loaded))
+    }
+
+    /// Builds from a key → value map (environment semantics; absent = default).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first invalid key.
+    pub fn from_map(m: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let p = parse::Reader(m);
+        let sink_dir = PathBuf::from(p.get("LOGOPS_SINK_DIR").unwrap_or(sink::DEFAULT_DIR));
+        Ok(Config {
+            log: LogConfig {
+                format: p.choice(
+                    "LOGOPS_LOG_FORMAT",
+                    LogFormat::Text,
+                    &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+                    "text or json",
+                )?,
+                level: p.get("LOGOPS_LOG_LEVEL").unwrap_or("info").to_string(),
+            },
+            server: ServerConfig {
+                listen: p.parsed(
+                    "LOGOPS_LISTEN",
+                    http::DEFAULT_LISTEN,
+                    "host:port, e.g. 0.0.0.0:8080",
+                )?,
+                max_connections: p
+                    .positive("LOGOPS_MAX_CONNECTIONS", http::DEFAULT_MAX_CONNECTIONS)?,
+                read_timeout: Duration::from_millis(p.positive(
+                    "LOGOPS_READ_TIMEOUT_MS",
+                    http::DEFAULT_READ_TIMEOUT_MS as usize,
+                )? as u64),
+                shutdown_timeout: Duration::from_secs(p.number(
+                    "LOGOPS_SHUTDOWN_TIMEOUT_SEC",
+                    http::DEFAULT_SHUTDOWN_TIMEOUT_SEC as usize,
+                )? as u64),
+            },
+            limits: Limits {
+                max_body_bytes: p
+                    .positive("LOGOPS_MAX_BODY_BYTES", ingest::DEFAULT_MAX_BODY_BYTES)?,
+                max_records: p.positive("LOGOPS_MAX_RECORDS", ingest::DEFAULT_MAX_RECORDS)?,
+                max_inflight: p.positive("LOGOPS_MAX_INFLIGHT", ingest::DEFAULT_MAX_INFLIGHT)?,
+                debug_sample: if p.bool("LOGOPS_DEBUG_SAMPLE", false)? {
+                    p.number(
+                        "LOGOPS_DEBUG_SAMPLE_SIZE",
+                        ingest::DEFAULT_DEBUG_SAMPLE_SIZE,
+                    )?
+                } else {
+                    0
+                },
+            },
+            pii: pii_section(&p)?,
+            sink: SinkConfig {
+                enabled: p.bool("LOGOPS_SINK_FILE", true)?,
+                dir: sink_dir.clone(),
+                fsync: p.choice(
+                    "LOGOPS_FSYNC",
+                    FsyncPolicy::Always,
+                    &[
+                        ("always", FsyncPolicy::Always),
+                        ("interval", FsyncPolicy::Interval),
+                        ("never", FsyncPolicy::Never),
+                    ],
+                    "always, interval or never",
+                )?,
+                fsync_interval: Duration::from_millis(p.positive(
+                    "LOGOPS_FSYNC_INTERVAL_MS",
+                    sink::DEFAULT_FSYNC_INTERVAL_MS as usize,
+                )? as u64),
+                queue_bytes: p.positive("LOGOPS_SINK_QUEUE_BYTES", sink::DEFAULT_QUEUE_BYTES)?,
+            },
+            housekeeping: HousekeepingConfig {
+                settings: Settings {
+                    sink_dir,
+                    archive_dir: PathBuf::from(
+                        p.get("LOGOPS_ARCHIVE_DIR")
+                            .unwrap_or(housekeeping::DEFAULT_ARCHIVE_DIR),
+                    ),
+                    retention_days: p.days(
+                        "LOGOPS_RETENTION_DAYS",
+                        housekeeping::DEFAULT_RETENTION_DAYS,
+                    )?,
+                    mode: p.parsed("LOGOPS_ARCHIVE_MODE", "delete", "delete or zip")?,
+                },
+                autorun: p.bool("LOGOPS_HOUSEKEEP_AUTORUN", false)?,
+                interval: Duration::from_secs(p.number("LOGOPS_HOUSEKEEP_INTERVAL_SEC", 0)? as u64),
+            },
+            max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", DEFAULT_MAX_LABEL_VALUES)?,
+        })
+    }
+}
+
+/// The PII section; with encryption on, the key list is parsed here, once.
+fn pii_section(p: &parse::Reader<'_>) -> Result<PiiConfig, ConfigError> {
+    let crypt = if p.bool("LOGOPS_ENCRYPT_PII", false)? {
+        let keys = p
+            .secret("LOGOPS_SECRET_KEY")
+            .ok_or_else(|| ConfigError::SecretKey("missing".into()))?;
+        let crypt = Crypt::from_key_list(keys.expose())
+            .map_err(|e| ConfigError::SecretKey(e.to_string()))?;
+        Some(Arc::new(crypt))
+    } else {
+        None
+    };
+    Ok(PiiConfig {
+        mask: p.bool("LOGOPS_MASK_PII", true)?,
+        crypt,
+        encrypt_fields: p.list("LOGOPS_ENCRYPT_FIELDS", pii::DEFAULT_ENCRYPT_FIELDS),
+    })
+}
+
+/// `env` (the process environment) over the env file: `.env` in the working
+/// directory, or the file named by `LOGOPS_ENV_FILE` (which must then exist).
+/// Returns the merged raw variables and the env file read, if any. Shared with
+/// the operator tools so they read configuration exactly as the gateway does.
+///
+/// # Errors
+/// [`ConfigError::EnvFile`] when the file exists (or is named) but cannot be read or parsed.
+#[allow(clippy::type_complexity)]
+pub fn merge_env_file(
+    env: HashMap<String, String>,
+) -> Result<(HashMap<String, String>, Option<PathBuf>), ConfigError> {
+    let named = env
+        .get("LOGOPS_ENV_FILE")
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty());
+    let path = PathBuf::from(named.unwrap_or(".env"));
+    let mut merged = read_env_file(&path, named.is_some())?;
+    let env_file = (!merged.is_empty() || path.exists()).then_some(path);
+    merged.extend(env);
+    Ok((merged, env_file))
+}
+
+/// Reads `KEY=VALUE` lines from an env file; a missing default `.env` is fine.
+fn read_env_file(path: &PathBuf, explicit: bool) -> Result<HashMap<String, String>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            return Ok(HashMap::new())
+        }
+        Err(source) => {
+            return Err(ConfigError::EnvFile {
+                path: path.clone(),
+                source,
+            })
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut out = HashMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((k, v)) => {
+                out.insert(k, v);
+            }
+            Err(e) => {
+                return Err(ConfigError::EnvFile {
+                    path: path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_map(&HashMap::new()).unwrap();
+        assert_eq!(c.server, ServerConfig::default());
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.sink, SinkConfig::default());
+        assert_eq!(c.pii.encrypt_fields, vec!["user_email", "client_ip"]);
+        assert!(c.pii.mask && c.pii.crypt.is_none());
+        assert_eq!(c.housekeeping.settings.retention_days, 7);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let e = Config::from_map(&map(&[("LOGOPS_FSYNC", "sometimes")])).unwrap_err();
+        assert!(e.to_string().contains("LOGOPS_FSYNC"), "{e}");
+        let e = Config::from_map(&map(&[("LOGOPS_MASK_PII", "maybe")])).unwrap_err();
+        assert!(e.to_string().contains("LOGOPS_MASK_PII"), "{e}");
+    }
+
+    #[test]
+    fn encryption_requires_a_valid_key_and_never_echoes_it() {
+        let e = Config::from_map(&map(&[("LOGOPS_ENCRYPT_PII", "true")])).unwrap_err();
+        assert!(e.to_string().contains("LOGOPS_SECRET_KEY"));
+        let e = Config::from_map(&map(&[
+            ("LOGOPS_ENCRYPT_PII", "true"),
+            ("LOGOPS_SECRET_KEY", "supersecretbutinvalid"),
+        ]))
+        .unwrap_err();
+        assert!(!e.to_string().contains("supersecretbutinvalid"));
+    }
+
+    #[test]
+    fn debug_output_holds_no_key_material() {
+        let key = Crypt::generate_key();
+        let c = Config::from_map(&map(&[
+            ("LOGOPS_ENCRYPT_PII", "true"),
+            ("LOGOPS_SECRET_KEY", &key),
+        ]))
+        .unwrap();
+        let debug = format!("{c:?} {c:#?}");
+        assert!(c.pii.crypt.is_some());
+        assert!(!debug.contains(&key), "{debug}");
+        // Not even a recognisable piece of it.
+        assert!(!debug.contains(&key[..12]), "{debug}");
+    }
+}

@@ -85,7 +85,9 @@ pub fn decode_ndjson(data: &[u8]) {
 /// `text/plain`: syslog-style lines (decoded lossily: every body is accepted).
 pub fn decode_text(data: &[u8]) {
     let records = check_decoded(Format::Text, data);
-    let lines = String::from_utf8_lossy(data)
+    // A leading UTF-8 byte-order mark is ignored (SPEC §1).
+    let text = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let lines = String::from_utf8_lossy(text)
         .lines()
         .filter(|l| !l.trim().is_empty())
         .count();

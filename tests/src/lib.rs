@@ -461,3 +461,21 @@ pub fn stored_lines(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// Whether a test's external component (a program or module the scripts
+/// install) is `available`. When it is not: in CI (`CI` set to anything but
+/// empty/`false`/`0`) the test fails, naming the component, because CI must
+/// run every test for real; elsewhere it prints that the test did not run and
+/// returns `false`, and the test returns early.
+pub fn need_component(what: &str, available: bool) -> bool {
+    if available {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "false" | "0" | "no"));
+    assert!(
+        !ci,
+        "{what} is required in CI (scripts/test installs it) but is not available"
+    );
+    eprintln!("NOT RUN: {what} is not available here (scripts/test installs it; in CI this fails)");
+    false
+}

@@ -354,3 +354,74 @@ fn gateway_ndjson_has_the_fields_the_log_agents_extract() {
 fn live_prometheus_evaluates_every_dashboard_and_alert_expression() {
     live::prometheus_evaluates_everything();
 }
+
+/// Evaluates the agents' `app` template (`{{ if .a }}{{ .a }}{{ else if .b
+/// }}{{ .b }}{{ else }}lit{{ end }}`, the only shape the configs use) over the
+/// fields the json stage extracted, as Go's text/template would.
+fn eval_label_template(template: &str, fields: &BTreeMap<String, String>) -> String {
+    let body = template.trim();
+    let mut rest = body
+        .strip_prefix("{{ if ")
+        .unwrap_or_else(|| panic!("unsupported template {template}"));
+    loop {
+        let (cond, after) = rest.split_once(" }}").expect("condition");
+        let field = cond.trim().trim_start_matches('.');
+        let (then, after) = after.split_once("{{ else").expect("else branch");
+        if fields.get(field).is_some_and(|v| !v.is_empty()) {
+            let then = then.trim();
+            assert_eq!(
+                then,
+                format!("{{{{ .{field} }}}}"),
+                "unsupported branch {then}"
+            );
+            return fields[field].clone();
+        }
+        if let Some(next) = after.strip_prefix(" if ") {
+            rest = next;
+            continue;
+        }
+        let (lit, end) = after
+            .strip_prefix(" }}")
+            .and_then(|a| a.split_once("{{ end }}"))
+            .expect("else literal");
+        assert!(end.is_empty(), "text after end: {end}");
+        return lit.to_string();
+    }
+}
+
+/// SPEC §2.5: an OTLP record's resource `service.name` is also stored as
+/// `service`, so the `app` label that Alloy and Promtail compute from the
+/// stored line is the service's name, not `unknown`. The stored line goes
+/// through both agents' configured json extraction and template.
+#[test]
+fn otlp_service_name_becomes_the_app_label_through_the_agent_configs() {
+    let gw = logops_e2e::Gateway::start();
+    let body = serde_json::json!({"resourceLogs":[{"resource":{"attributes":[
+        {"key":"service.name","value":{"stringValue":"checkout"}}]},
+        "scopeLogs":[{"logRecords":[{"timeUnixNano":"1764572400000000000","severityNumber":9,
+        "body":{"stringValue":"order placed"}}]}]}]});
+    let r = gw.ingest("application/json", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.text);
+    let stored = gw.stored_records();
+    assert_eq!(stored.len(), 1);
+    for p in [stack::promtail(), stack::alloy()] {
+        let fields: BTreeMap<String, String> = p
+            .json_sources
+            .iter()
+            .filter_map(|k| Some((k.clone(), stored[0].get(k)?.as_str()?.to_string())))
+            .collect();
+        let (target, template) = &p.template;
+        assert_eq!(target, "app");
+        assert_eq!(
+            eval_label_template(template, &fields),
+            "checkout",
+            "{template} over {fields:?}"
+        );
+    }
+    // Without a service the same template falls back as configured.
+    let none = BTreeMap::new();
+    assert_eq!(
+        eval_label_template(&stack::alloy().template.1, &none),
+        "unknown"
+    );
+}

@@ -230,8 +230,10 @@ fn python_cryptography_decrypts_the_tokens() {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !has_lib {
-        println!("SKIPPED python_cryptography_decrypts_the_tokens: python3 with `cryptography` is not available");
+    if !logops_e2e::need_component(
+        "python3 with `cryptography` (pip install cryptography)",
+        has_lib,
+    ) {
         return;
     }
     let key = Crypt::generate_key();

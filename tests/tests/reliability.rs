@@ -182,7 +182,7 @@ fn disk_full_answers_503_writes_nothing_and_recovers_by_itself() {
     let fs = match Tmpfs::mount("1m") {
         Ok(fs) => fs,
         Err(why) => {
-            eprintln!("SKIPPED disk_full test: cannot mount a tmpfs (needs root): {why}");
+            logops_e2e::need_component(&format!("a mountable tmpfs (needs root): {why}"), false);
             return;
         }
     };

@@ -149,7 +149,7 @@ fn rotation_to_a_second_key_retires_the_first() {
         "logops-decrypt",
         work.path(),
         &[("LOGOPS_SECRET_KEY", &both)],
-        &["--rotate", f],
+        &["--rotate", "--include-today", f],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
@@ -275,4 +275,42 @@ fn autorun_archives_expired_files_at_start_and_never_touches_today() {
         "{today}"
     );
     assert!(today.contains("after housekeeping"), "{today}");
+}
+
+/// SPEC §4 (issue #18.1): `--rotate` replaces the file, so today's file, which
+/// a running gateway appends to, is refused unless `--include-today`; and
+/// `--include-today` refuses while a gateway holds the sink directory.
+#[test]
+fn rotate_refuses_todays_file_and_a_running_gateway() {
+    let key = Crypt::generate_key();
+    let (work, file) = store_encrypted(&key);
+    let f = file.to_str().unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &key)],
+        &["--rotate", f],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--include-today"),
+        "{}",
+        text(&out.stderr)
+    );
+    let gw = Gateway::builder().workdir(work.path()).start();
+    let out = tool(
+        "logops-decrypt",
+        work.path(),
+        &[("LOGOPS_SECRET_KEY", &key)],
+        &["--rotate", "--include-today", f],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("running"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fs::read(&file).unwrap(), before, "the file was touched");
+    drop(gw);
 }

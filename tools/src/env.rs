@@ -44,6 +44,24 @@ impl EnvMap {
             .filter(|v| !v.is_empty())
     }
 
+    /// One warning per unknown `LOGOPS_*` key, naming the closest known one
+    /// (the gateway's own check, so a typo is caught by every binary).
+    pub fn warnings(&self) -> Vec<String> {
+        logops_gateway::config::unknown_key_warnings(self.vars.keys())
+    }
+
+    /// [`EnvMap::load`], printing its warnings to stderr as `<tool>: warning: …`.
+    ///
+    /// # Errors
+    /// As [`EnvMap::load`].
+    pub fn load_warning(tool: &str) -> Result<Self, EnvError> {
+        let env = Self::load()?;
+        for w in env.warnings() {
+            eprintln!("{tool}: warning: {w}");
+        }
+        Ok(env)
+    }
+
     /// The raw variables (for the gateway's `Config::from_map`).
     pub fn vars(&self) -> &HashMap<String, String> {
         &self.vars

@@ -65,6 +65,31 @@ pub fn path(root: &Path, tenant: &Tenant, day: Date) -> PathBuf {
     tenant_dir(root, tenant).join(file_name(day))
 }
 
+/// The lock file of a sink directory. A running gateway holds an exclusive
+/// lock on it for its whole life; a tool that rewrites a day file in place
+/// (`logops-decrypt --rotate --include-today`) takes it too, so the two never
+/// work on the same files at once.
+pub const LOCK_FILE: &str = ".logops.lock";
+
+/// Takes the exclusive lock of the sink directory `root` (creating the lock
+/// file). `Ok(None)` when another process holds it. The lock lasts as long
+/// as the returned file is open.
+///
+/// # Errors
+/// The lock file cannot be created or locked for another reason.
+pub fn try_lock(root: &Path) -> io::Result<Option<std::fs::File>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join(LOCK_FILE))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 /// A day file found in a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::Parser;
 use logops_gateway::app::Gateway;
 use logops_gateway::config::{Config, LogFormat};
 use logops_gateway::VERSION;
@@ -18,17 +19,59 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The LogOps ingest gateway: accepts log batches over HTTP (JSON, NDJSON,
+/// syslog-style text, CSV, OTLP, forms), normalizes them, masks and encrypts
+/// PII, and appends them durably to daily NDJSON files.
+///
+/// All settings come from LOGOPS_* environment variables, then `.env` in the
+/// working directory (or the file named by LOGOPS_ENV_FILE); `.env.example`
+/// and docs/configuration.md list every key and its default.
+#[derive(Debug, Parser)]
+#[command(name = "logops-gateway", version)]
+struct Args {
+    /// Validate the configuration and exit: 0 when it is valid (warnings,
+    /// such as unknown keys, are printed), 2 when it is not. Binds no port and
+    /// touches no file.
+    #[arg(long)]
+    check_config: bool,
+}
+
+/// Exit code of a configuration error.
+const EXIT_CONFIG: u8 = 2;
+
 fn main() -> ExitCode {
+    let args = Args::parse();
     let (config, loaded) = match Config::load() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("logops-gateway: configuration error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if args.check_config {
+        for warning in &loaded.warnings {
+            eprintln!("logops-gateway: warning: {warning}");
+        }
+        println!(
+            "configuration OK: listen {}, sink {}, fsync {:?}, encryption {}",
+            config.server.listen,
+            if config.sink.enabled {
+                config.sink.dir.display().to_string()
+            } else {
+                "off".into()
+            },
+            config.sink.fsync,
+            if config.pii.crypt.is_some() {
+                "on"
+            } else {
+                "off"
+            },
+        );
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = init_tracing(&config) {
         eprintln!("logops-gateway: configuration error: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(EXIT_CONFIG);
     }
     if let Some(path) = &loaded.env_file {
         tracing::info!(path = %path.display(), "read env file");
@@ -49,8 +92,8 @@ fn main() -> ExitCode {
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // Once, through the configured log output (it goes to stderr).
             tracing::error!("{e:#}");
-            eprintln!("logops-gateway: {e:#}");
             ExitCode::FAILURE
         }
     }

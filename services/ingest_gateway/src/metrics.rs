@@ -110,6 +110,7 @@ pub struct Metrics {
     pub inflight: Gauge,
     sink_bytes: Counter,
     sink_errors: Counter,
+    sink_reopened: Counter,
     sink_sync: Histogram,
     housekeeping: Family<HousekeepingAction, Counter>,
 }
@@ -141,6 +142,7 @@ impl Metrics {
             inflight: Gauge::default(),
             sink_bytes: Counter::default(),
             sink_errors: Counter::default(),
+            sink_reopened: Counter::default(),
             sink_sync: latency_histogram(),
             housekeeping: Family::default(),
         };
@@ -214,6 +216,11 @@ impl Metrics {
             "logops_sink_errors",
             "Failed appends or syncs (rolled back)",
             self.sink_errors.clone(),
+        );
+        r.register(
+            "logops_sink_reopened",
+            "Day files found removed or replaced while open, and reopened",
+            self.sink_reopened.clone(),
         );
         r.register(
             "logops_sink_sync_seconds",
@@ -327,6 +334,11 @@ impl Metrics {
     /// An append or sync failed and was rolled back.
     pub fn sink_error(&self) {
         self.sink_errors.inc();
+    }
+
+    /// A day file was found removed or replaced and its path reopened.
+    pub fn sink_reopened(&self) {
+        self.sink_reopened.inc();
     }
 
     /// A data sync took `d`.

@@ -14,7 +14,7 @@ use crate::decode::{DecodeError, Format};
 use crate::encode;
 use crate::normalize::{normalize, BatchContext, Level, Normalized, TsStatus};
 use crate::pii::{mask::mask_value, mask_str, Crypt, PiiConfig};
-use crate::schema::{enc_name, SourceStats, ENC_SUFFIX};
+use crate::schema::{enc_name, SourceStats};
 
 /// Per-stage settings, built once from the configuration.
 #[derive(Debug)]
@@ -127,10 +127,11 @@ impl Pipeline {
             for raw in [&mut rec.ts_raw, &mut rec.level_raw].into_iter().flatten() {
                 mask_value(raw);
             }
-            for (k, v) in rec.fields.iter_mut() {
-                if !k.ends_with(ENC_SUFFIX) {
-                    mask_value(v);
-                }
+            // Every field, whatever its name: only the tokens LogOps made (in
+            // `enc`, written after the fields) are exempt; a client's own
+            // `contact_enc` is masked like any other field (SPEC §3).
+            for (_, v) in rec.fields.iter_mut() {
+                mask_value(v);
             }
         }
     }

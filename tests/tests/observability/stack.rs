@@ -36,7 +36,7 @@ fn source_or_name(name: &str, source: Option<&str>) -> String {
     source.filter(|s| !s.is_empty()).unwrap_or(name).to_string()
 }
 
-fn promtail() -> Pipeline {
+pub fn promtail() -> Pipeline {
     let cfg = repo::yaml("promtail/promtail-config.yml");
     let job = &cfg["scrape_configs"][0];
     let stages = job["pipeline_stages"]
@@ -114,7 +114,7 @@ fn alloy_object(e: Option<&Expr>) -> Vec<(String, String)> {
     }
 }
 
-fn alloy() -> Pipeline {
+pub fn alloy() -> Pipeline {
     let text = repo::read("alloy/config.alloy");
     let nodes = alloy::parse(&text).unwrap_or_else(|e| panic!("alloy/config.alloy: {e}"));
     // Every reference must name a component that exists.

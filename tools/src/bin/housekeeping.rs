@@ -27,7 +27,7 @@ struct Args {
     dry_run: bool,
     /// Days kept before today; files of older days expire
     /// [env: LOGOPS_RETENTION_DAYS, default: 7].
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", allow_hyphen_values = true, value_parser = parse_days)]
     retention_days: Option<u32>,
     /// What to do with expired files: `delete`, or `zip` into
     /// <archive-dir>/YYYYMMDD.zip [env: LOGOPS_ARCHIVE_MODE, default: delete].
@@ -39,6 +39,19 @@ struct Args {
     /// Where zip mode writes archives [env: LOGOPS_ARCHIVE_DIR, default: ./data/archive].
     #[arg(long, value_name = "DIR")]
     archive_dir: Option<PathBuf>,
+}
+
+/// `--retention-days`: 0 to 36500 (a negative number is a clear usage error,
+/// not clap's "unexpected argument").
+fn parse_days(s: &str) -> Result<u32, String> {
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of days"))?;
+    u32::try_from(n)
+        .ok()
+        .filter(|d| *d <= 36_500)
+        .ok_or_else(|| format!("{n} is out of range: expected 0 to 36500 days"))
 }
 
 fn main() -> ExitCode {
@@ -53,7 +66,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<u8> {
-    let env = EnvMap::load()?;
+    let env = EnvMap::load_warning("housekeeping")?;
     let overrides = Overrides {
         retention_days: args.retention_days,
         mode: args.mode,
@@ -61,6 +74,12 @@ fn run(args: Args) -> anyhow::Result<u8> {
         archive_dir: args.archive_dir,
     };
     let settings = settings(&env, overrides)?;
+    if !settings.sink_dir.is_dir() {
+        anyhow::bail!(
+            "sink directory {} does not exist or is not a directory (--sink-dir or LOGOPS_SINK_DIR)",
+            settings.sink_dir.display()
+        );
+    }
     let today = time::OffsetDateTime::now_utc().date();
     let report = run_and_print(
         &settings,

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use logops_tools::decrypt::run::{
-    crypt_from_env, decrypt_inputs, rotate_inputs, Input, DEFAULT_KEY_ENV,
+    crypt_from_env, decrypt_inputs, guard_today, rotate_inputs, Input, DEFAULT_KEY_ENV,
 };
 use logops_tools::env::EnvMap;
 use logops_tools::{exit, is_broken_pipe};
@@ -35,6 +35,11 @@ struct Args {
     /// are rewritten in place atomically, stdin goes to stdout.
     #[arg(long)]
     rotate: bool,
+    /// With --rotate: also rewrite today's day file (refused otherwise, since
+    /// a running gateway appends to it). Takes the sink directory's lock for
+    /// the rewrite and refuses while a gateway holds it.
+    #[arg(long, requires = "rotate")]
+    include_today: bool,
 }
 
 fn main() -> ExitCode {
@@ -49,7 +54,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<u8> {
-    let env = EnvMap::load()?;
+    let env = EnvMap::load_warning("logops-decrypt")?;
     let crypt = crypt_from_env(&env, &args.key_env)?;
     let mut inputs: Vec<Input> = args.files.iter().map(|f| Input::parse(f)).collect();
     if inputs.is_empty() {
@@ -57,6 +62,12 @@ fn run(args: Args) -> anyhow::Result<u8> {
     }
     let mut out = BufWriter::new(stdout().lock());
     let mut report = stderr().lock();
+    let _locks = if args.rotate {
+        let today = time::OffsetDateTime::now_utc().date();
+        guard_today(&inputs, args.include_today, today)?
+    } else {
+        Vec::new()
+    };
     let stats = if args.rotate {
         if crypt.key_count() == 1 {
             eprintln!("logops-decrypt: note: only one key configured, tokens are re-encrypted with the same key");

@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::PathBuf;
 
+use logops_gateway::dayfile;
 use logops_gateway::pii::{Crypt, CryptError};
+use logops_gateway::schema::Tenant;
 
 use super::rewrite::rotate_file;
 use super::stream::{process, Op, Stats};
@@ -114,6 +116,74 @@ pub fn decrypt_inputs(
 ///
 /// # Errors
 /// Writing to `out` or `report` failed.
+/// What stops `--rotate` from rewriting today's day file under a running
+/// gateway (SPEC §4): the rewrite replaces the file, and a gateway appending
+/// to it would lose what it acknowledged in between.
+#[derive(Debug, thiserror::Error)]
+pub enum TodayError {
+    /// Today's file without `--include-today`.
+    #[error(
+        "refusing to rewrite today's file {0} (a running gateway appends to it): rotate it after \
+         midnight UTC, or pass --include-today, which takes the sink directory's lock and refuses \
+         while a gateway runs there"
+    )]
+    Today(PathBuf),
+    /// `--include-today`, but a gateway holds the directory's lock.
+    #[error("a logops-gateway is running on {0} (its lock file is held): stop it first, or rotate after midnight UTC")]
+    Locked(PathBuf),
+    /// The lock file could not be taken.
+    #[error("cannot lock {0}: {1}")]
+    Io(PathBuf, io::Error),
+}
+
+/// Checks the inputs of `--rotate` against today's day file name. With
+/// `include_today`, takes the lock of the sink directory of each such file
+/// and returns the locks, to be held for the whole rewrite.
+///
+/// # Errors
+/// [`TodayError`].
+pub fn guard_today(
+    inputs: &[Input],
+    include_today: bool,
+    today: time::Date,
+) -> Result<Vec<std::fs::File>, TodayError> {
+    let todays = dayfile::file_name(today);
+    let mut locks = Vec::new();
+    for input in inputs {
+        let Input::File(path) = input else { continue };
+        if path.file_name().and_then(|n| n.to_str()) != Some(todays.as_str()) {
+            continue;
+        }
+        if !include_today {
+            return Err(TodayError::Today(path.clone()));
+        }
+        let dir = sink_root(path);
+        match dayfile::try_lock(&dir) {
+            Ok(Some(lock)) => locks.push(lock),
+            Ok(None) => return Err(TodayError::Locked(dir)),
+            Err(e) => return Err(TodayError::Io(dir, e)),
+        }
+    }
+    Ok(locks)
+}
+
+/// The sink directory a day file belongs to: its directory, or the one above
+/// when the file is in a tenant directory of a sink that has a lock file.
+fn sink_root(file: &std::path::Path) -> PathBuf {
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tenant_like = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| Tenant::new(n).is_ok());
+    match dir.parent() {
+        Some(up) if tenant_like && up.join(dayfile::LOCK_FILE).exists() => up.to_path_buf(),
+        _ => dir.to_path_buf(),
+    }
+}
+
 pub fn rotate_inputs(
     inputs: &[Input],
     crypt: &Crypt,

@@ -49,7 +49,26 @@ pub fn unknown_key_warnings<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<S
         .collect()
 }
 
+/// Unknown `LOGOPS_*` keys of `keys` that look like `wanted` (at most three
+/// edits away): named when `wanted` is missing, since a typo is the usual cause.
+pub fn look_alikes<'a>(keys: impl Iterator<Item = &'a String>, wanted: &str) -> Vec<String> {
+    let mut out: Vec<String> = keys
+        .filter(|k| k.starts_with("LOGOPS_") && !KNOWN_KEYS.contains(&k.as_str()))
+        .filter(|k| edit_distance(k, wanted) <= 3)
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
+/// Words that name the listen address in other tools' settings.
+const LISTEN_WORDS: [&str; 5] = ["PORT", "HOST", "ADDR", "BIND", "ADDRESS"];
+
 fn closest(key: &str) -> &'static str {
+    let rest = key.trim_start_matches("LOGOPS_");
+    if rest.split('_').any(|w| LISTEN_WORDS.contains(&w)) {
+        return "LOGOPS_LISTEN";
+    }
     KNOWN_KEYS
         .iter()
         .copied()
@@ -89,6 +108,8 @@ mod tests {
             w[0].contains("LOGOPS_FSNYC") && w[0].contains("did you mean LOGOPS_FSYNC"),
             "{w:?}"
         );
+        let w = unknown_key_warnings(["LOGOPS_PORT".to_string()].iter());
+        assert!(w[0].contains("did you mean LOGOPS_LISTEN"), "{w:?}");
     }
 
     #[test]

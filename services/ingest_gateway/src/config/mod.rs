@@ -20,7 +20,7 @@ use crate::sink::{self, FsyncPolicy, SinkConfig};
 mod keys;
 mod parse;
 
-pub use keys::KNOWN_KEYS;
+pub use keys::{unknown_key_warnings, KNOWN_KEYS};
 
 /// Default `LOGOPS_MAX_LABEL_VALUES`.
 pub const DEFAULT_MAX_LABEL_VALUES: usize = 200;
@@ -130,14 +130,10 @@ impl Config {
                     &[("text", LogFormat::Text), ("json", LogFormat::Json)],
                     "text or json",
                 )?,
-                level: p.get("LOGOPS_LOG_LEVEL").unwrap_or("info").to_string(),
+                level: p.log_level("LOGOPS_LOG_LEVEL", "info")?,
             },
             server: ServerConfig {
-                listen: p.parsed(
-                    "LOGOPS_LISTEN",
-                    http::DEFAULT_LISTEN,
-                    "host:port, e.g. 0.0.0.0:8080",
-                )?,
+                listen: p.listen_addr("LOGOPS_LISTEN", http::DEFAULT_LISTEN)?,
                 max_connections: p
                     .positive("LOGOPS_MAX_CONNECTIONS", http::DEFAULT_MAX_CONNECTIONS)?,
                 read_timeout: Duration::from_millis(p.positive(
@@ -207,9 +203,13 @@ impl Config {
 /// The PII section; with encryption on, the key list is parsed here, once.
 fn pii_section(p: &parse::Reader<'_>) -> Result<PiiConfig, ConfigError> {
     let crypt = if p.bool("LOGOPS_ENCRYPT_PII", false)? {
-        let keys = p
-            .secret("LOGOPS_SECRET_KEY")
-            .ok_or_else(|| ConfigError::SecretKey("missing".into()))?;
+        let keys = p.secret("LOGOPS_SECRET_KEY").ok_or_else(|| {
+            let hint = keys::look_alikes(p.0.keys(), "LOGOPS_SECRET_KEY")
+                .iter()
+                .map(|k| format!("; {k} is set but is not a known key (a typo?)"))
+                .collect::<String>();
+            ConfigError::SecretKey(format!("missing{hint}"))
+        })?;
         let crypt = Crypt::from_key_list(keys.expose())
             .map_err(|e| ConfigError::SecretKey(e.to_string()))?;
         Some(Arc::new(crypt))
@@ -317,6 +317,38 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(!e.to_string().contains("supersecretbutinvalid"));
+    }
+
+    #[test]
+    fn a_missing_key_names_its_look_alike() {
+        let e = Config::from_map(&map(&[
+            ("LOGOPS_ENCRYPT_PII", "true"),
+            ("LOGOPS_SECRETKEY", "x"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("missing") && e.contains("LOGOPS_SECRETKEY"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn log_levels_and_listen_names() {
+        for ok in ["info", "DEBUG", "warn,hyper=error", "logops_gateway=trace"] {
+            assert!(
+                Config::from_map(&map(&[("LOGOPS_LOG_LEVEL", ok)])).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["verbose", "info,hyper=loud", "=info"] {
+            let e = Config::from_map(&map(&[("LOGOPS_LOG_LEVEL", bad)])).unwrap_err();
+            assert!(e.to_string().contains("LOGOPS_LOG_LEVEL"), "{e}");
+        }
+        let c = Config::from_map(&map(&[("LOGOPS_LISTEN", "localhost:8080")])).unwrap();
+        assert_eq!(c.server.listen.port(), 8080);
+        assert!(c.server.listen.ip().is_loopback());
+        assert!(Config::from_map(&map(&[("LOGOPS_LISTEN", "8080")])).is_err());
     }
 
     #[test]

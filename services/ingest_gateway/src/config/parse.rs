@@ -96,6 +96,58 @@ impl Reader<'_> {
             .ok_or_else(|| self.invalid(key, expected))
     }
 
+    /// A `tracing` filter of known levels: `trace|debug|info|warn|error|off`,
+    /// or comma-separated `target=level` directives (`info,hyper=warn`).
+    /// Anything else (`verbose`, which `tracing` would take as a target name
+    /// and then log nothing) is refused.
+    pub fn log_level(&self, key: &'static str, default: &str) -> Result<String, ConfigError> {
+        const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+        let value = self.get(key).unwrap_or(default);
+        let ok = value.split(',').map(str::trim).all(|d| {
+            let level = d.rsplit_once('=').map_or(d, |(target, level)| {
+                if target.is_empty()
+                    || !target
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_:-".contains(&b))
+                {
+                    ""
+                } else {
+                    level
+                }
+            });
+            LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level))
+        });
+        if ok {
+            Ok(value.to_ascii_lowercase())
+        } else {
+            Err(self.invalid(
+                key,
+                "trace, debug, info, warn, error or off, or directives such as info,hyper=warn",
+            ))
+        }
+    }
+
+    /// A `host:port` listen address; a host name (`localhost:8080`) is
+    /// resolved now, preferring its first IPv4 address.
+    pub fn listen_addr(
+        &self,
+        key: &'static str,
+        default: &str,
+    ) -> Result<std::net::SocketAddr, ConfigError> {
+        use std::net::ToSocketAddrs;
+        let value = self.get(key).unwrap_or(default);
+        let addrs: Vec<std::net::SocketAddr> = value
+            .to_socket_addrs()
+            .map_err(|_| self.invalid(key, "host:port, e.g. 0.0.0.0:8080 or localhost:8080"))?
+            .collect();
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .copied()
+            .ok_or_else(|| self.invalid(key, "host:port, e.g. 0.0.0.0:8080 or localhost:8080"))
+    }
+
     pub fn list(&self, key: &str, default: &str) -> Vec<String> {
         let raw = self.0.get(key).map(String::as_str).unwrap_or(default);
         raw.split(',')

@@ -7,9 +7,11 @@
 //! body never turns into a huge allocation.
 
 mod csv;
+mod form;
 mod json;
 mod ndjson;
 mod otlp;
+mod pylog;
 mod text;
 
 pub use text::{parse_line as parse_text_line, split_level_word};
@@ -27,11 +29,15 @@ pub enum Format {
     Text,
     /// CSV with a header row.
     Csv,
+    /// `application/x-www-form-urlencoded`: JSON sent by `curl -d`, or the
+    /// fields of Python's `HTTPHandler` as one record.
+    Form,
 }
 
 /// The media types accepted, for the 415 message.
 pub const SUPPORTED_MEDIA_TYPES: &str =
-    "application/json, application/x-ndjson, application/jsonl, application/ndjson, text/plain, text/csv";
+    "application/json, application/x-ndjson, application/jsonl, \
+     application/ndjson, text/plain, text/csv, application/x-www-form-urlencoded";
 
 /// Why a body could not be decoded. Mapped to HTTP statuses in `http::error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,16 +167,20 @@ impl Format {
             }
             "text/plain" => Ok(Format::Text),
             "text/csv" => Ok(Format::Csv),
+            "application/x-www-form-urlencoded" => Ok(Format::Form),
             _ => Err(DecodeError::UnsupportedMediaType { media_type: media }),
         }
     }
 
     /// Decodes a whole body into records, refusing more than `max_records`.
+    /// A UTF-8 byte-order mark at the start is ignored, whatever the format.
     ///
     /// # Errors
     /// A [`DecodeError`] describing the first problem; nothing is partially returned.
     pub fn decode(self, body: &[u8], max_records: usize) -> Result<Vec<Record>, DecodeError> {
+        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
         match self {
+            Format::Form => form::decode(body, max_records),
             Format::Json => json::decode(body, max_records),
             Format::Ndjson => ndjson::decode(body, max_records),
             Format::Text => text::decode(body, max_records),

@@ -85,6 +85,12 @@ fn log_record(mut lr: Map<String, Value>, resource_attrs: &Value) -> Record {
         rec.insert("msg".into(), Value::String(msg));
     }
     flatten_attributes(resource_attrs, &mut |k, v| rec.insert(k, v));
+    // SPEC §2.5: `service` too, the field the Alloy/Promtail `app` label reads.
+    if let Some(name) = rec.get("service.name").cloned() {
+        if !rec.contains_key("service") {
+            rec.insert("service".into(), name);
+        }
+    }
     if let Some(attrs) = lr.get("attributes") {
         flatten_attributes(attrs, &mut |k, v| rec.insert(k, v));
     }
@@ -185,7 +191,7 @@ mod tests {
         let recs = decode(root, 10).unwrap();
         assert_eq!(
             recs[0].to_value(),
-            json!({"ts":"1700000000000000000","level":"ERROR","msg":"boom","service.name":"api","n":42,"trace_id":"abc"})
+            json!({"ts":"1700000000000000000","level":"ERROR","msg":"boom","service.name":"api","service":"api","n":42,"trace_id":"abc"})
         );
         assert_eq!(recs[1]["ts"], "1700000000000000001");
         assert_eq!(recs[1]["level"], "warn");

@@ -2,7 +2,7 @@
 //!
 //! Each line is tried as RFC 5424, then RFC 3164, then the simple
 //! `YYYY-MM-DD HH:MM:SS LEVEL host app[pid]: msg` form, and otherwise kept whole
-//! as `msg` (taking a leading level word as the level). The parsers are small
+//! as `msg` (a leading level word also sets the level). The parsers are small
 //! hand-written scanners: no regex, no allocation beyond the output fields.
 //! Bodies are decoded lossily (invalid UTF-8 becomes U+FFFD), as SPEC §1 says.
 
@@ -221,15 +221,14 @@ pub fn split_level_word(s: &str) -> Option<(&str, &str)> {
     is_level_word(word).then_some((word, rest.trim_start()))
 }
 
+/// SPEC §2.3.4: the whole line is the message; a leading level word also
+/// sets the level, and stays in `msg` (so `WARN` alone is not an empty
+/// message, and `msg_enc` holds the line as sent).
 fn free_text(line: &str, rec: &mut Record) {
-    let msg = match split_level_word(line) {
-        Some((word, rest)) => {
-            put(rec, "level", word);
-            rest
-        }
-        None => line,
-    };
-    rec.insert("msg".into(), Value::String(msg.to_string()));
+    if let Some((word, _)) = split_level_word(line) {
+        put(rec, "level", word);
+    }
+    rec.insert("msg".into(), Value::String(line.to_string()));
 }
 
 #[cfg(test)]
@@ -291,12 +290,13 @@ mod tests {
         assert_eq!(rec("hello world"), json!({"msg":"hello world"}));
         assert_eq!(
             rec("ERROR: it broke"),
-            json!({"level":"ERROR","msg":"it broke"})
+            json!({"level":"ERROR","msg":"ERROR: it broke"})
         );
         assert_eq!(
             rec("[warn] careful"),
-            json!({"level":"warn","msg":"careful"})
+            json!({"level":"warn","msg":"[warn] careful"})
         );
+        assert_eq!(rec("WARN"), json!({"level":"WARN","msg":"WARN"}));
         assert_eq!(rec("<999>1 nonsense"), json!({"msg":"<999>1 nonsense"}));
     }
 

@@ -1,13 +1,14 @@
 //! Reading a request body within the limits: declared length, bytes on the
-//! wire, read timeout; and the `Content-Encoding` header. Undoing the encoding
+//! wire, read timeout; draining what an early answer left unread; and the
+//! `Content-Encoding` header. Undoing the encoding
 //! is the ingest service's job (`ingest::encoding`).
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
 
 use super::error::ApiError;
 use crate::ingest::{Encoding, IngestError};
@@ -46,20 +47,57 @@ pub fn check_declared_length(headers: &HeaderMap, max: usize) -> Result<(), Inge
     }
 }
 
-/// Reads the whole body, at most `max` bytes, within `timeout`.
+/// Reads the whole body, at most `max` bytes, within `timeout`. On
+/// [`IngestError::BodyTooLarge`] the rest of the body is left unread (for
+/// [`drain`]).
 ///
 /// # Errors
 /// [`IngestError::BodyTooLarge`], [`ApiError::BodyTimeout`] or [`ApiError::BodyRead`].
-pub async fn read(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, ApiError> {
-    let collect = Limited::new(body, max).collect();
-    match tokio::time::timeout(timeout, collect).await {
-        Err(_) => Err(ApiError::BodyTimeout {
-            secs: timeout.as_secs(),
-        }),
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) if e.is::<LengthLimitError>() => {
-            Err(IngestError::BodyTooLarge { limit: max }.into())
+pub async fn read(body: &mut Incoming, max: usize, timeout: Duration) -> Result<Bytes, ApiError> {
+    let collect = async {
+        let mut buf = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ApiError::BodyRead(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > max {
+                    return Err(IngestError::BodyTooLarge { limit: max }.into());
+                }
+                buf.extend_from_slice(&data);
+            }
         }
-        Ok(Err(e)) => Err(ApiError::BodyRead(e.to_string())),
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(timeout, collect)
+        .await
+        .unwrap_or(Err(ApiError::BodyTimeout {
+            secs: timeout.as_secs(),
+        }))
+}
+
+/// How much of an unread body [`drain`] reads at most: 4 × the body limit
+/// (at least 1 MiB).
+pub fn drain_limit(max_body_bytes: usize) -> usize {
+    max_body_bytes.saturating_mul(4).max(1 << 20)
+}
+
+/// Reads and discards what is left of `body`, at most `limit` bytes within
+/// `timeout`, so that a client still sending it sees the answer sent before
+/// the body was read (413, 415, 503, …) instead of a connection reset. Past
+/// either bound it gives up and the connection is closed.
+pub async fn drain(body: &mut Incoming, limit: usize, timeout: Duration) {
+    if body.is_end_stream() {
+        return;
     }
+    let discard = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len();
+                if seen > limit {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, discard).await;
 }

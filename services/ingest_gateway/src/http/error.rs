@@ -165,9 +165,11 @@ impl ApiError {
     }
 }
 
-/// A JSON response with that status.
+/// A JSON response with that status; the body ends in a newline (so `curl`
+/// output does not run into the prompt).
 pub fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes.push(b'\n');
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

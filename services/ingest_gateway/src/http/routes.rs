@@ -1,4 +1,4 @@
-//! Routes: `POST /v1/logs` (alias `/ingest`), `GET /healthz`, `GET /metrics`.
+//! Routes: `POST /v1/logs` (aliases `/ingest` and `/`), `GET /healthz`, `GET /metrics`.
 //! They parse HTTP, hand batches to the ingest service and map its errors.
 
 use bytes::Bytes;
@@ -17,14 +17,24 @@ use crate::schema::Tenant;
 /// Dispatches one request.
 pub(super) async fn handle(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    match (req.method(), path) {
-        (&Method::POST, "/v1/logs" | "/ingest") => ingest(req, state).await,
-        (&Method::GET | &Method::HEAD, "/healthz") => healthz(state),
-        (&Method::GET, "/metrics") => metrics(state),
-        (_, "/v1/logs" | "/ingest") => ApiError::MethodNotAllowed { allow: "POST" }.into_response(),
-        (_, "/healthz" | "/metrics") => ApiError::MethodNotAllowed { allow: "GET" }.into_response(),
-        _ => ApiError::NotFound(path.to_string()).into_response(),
-    }
+    let refused = match (req.method(), path) {
+        // `/`: Fluent Bit's `http` output posts there by default.
+        (&Method::POST, "/v1/logs" | "/ingest" | "/") => return ingest(req, state).await,
+        (&Method::GET | &Method::HEAD, "/healthz") => return healthz(state),
+        (&Method::GET, "/metrics") => return metrics(state),
+        (_, "/v1/logs" | "/ingest") => ApiError::MethodNotAllowed { allow: "POST" },
+        (_, "/healthz" | "/metrics") => ApiError::MethodNotAllowed { allow: "GET" },
+        _ => ApiError::NotFound(path.to_string()),
+    };
+    let mut body = req.into_body();
+    drain(&mut body, state).await;
+    refused.into_response()
+}
+
+/// Reads and discards the unread rest of a refused request's body (bounded).
+async fn drain(body: &mut Incoming, state: &AppState) {
+    let limit = body::drain_limit(state.ingest.limits().max_body_bytes);
+    body::drain(body, limit, state.server.read_timeout).await;
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -44,12 +54,17 @@ async fn ingest(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes
         .or_else(|| header_str(headers, "x-scenario"))
         .unwrap_or("na")
         .to_string();
-    match accept_batch(req, state, &emitter, &scenario).await {
+    let (parts, mut body) = req.into_parts();
+    match accept_batch(&parts.headers, &mut body, state, &emitter, &scenario).await {
         Ok(accepted) => json_response(
             StatusCode::OK,
             &success_body(&accepted, &emitter, &scenario),
         ),
         Err(e) => {
+            // A slow or broken sender is not waited for a second time.
+            if !matches!(e, ApiError::BodyTimeout { .. } | ApiError::BodyRead(_)) {
+                drain(&mut body, state).await;
+            }
             let code = e.meta().code;
             state.metrics.batch_rejected(
                 code,
@@ -63,9 +78,11 @@ async fn ingest(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes
     }
 }
 
-/// Admits, reads and hands one batch to the ingest service; `Ok` only once it is stored.
+/// Admits, reads and hands one batch to the ingest service; `Ok` only once it
+/// is stored. On an early refusal the body is left unread for the caller to drain.
 async fn accept_batch(
-    req: Request<Incoming>,
+    headers: &HeaderMap,
+    incoming: &mut Incoming,
     state: &AppState,
     emitter: &str,
     scenario: &str,
@@ -73,19 +90,13 @@ async fn accept_batch(
     let service = &state.ingest;
     let admission = service.admit()?;
     let limits = service.limits();
-    let headers = req.headers();
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let format = Format::from_content_type(content_type)?;
     let encodings = body::encodings(headers)?;
     body::check_declared_length(headers, limits.max_body_bytes)?;
-    let raw = body::read(
-        req.into_body(),
-        limits.max_body_bytes,
-        state.server.read_timeout,
-    )
-    .await?;
+    let raw = body::read(incoming, limits.max_body_bytes, state.server.read_timeout).await?;
     let request = ingest::Request {
         format,
         body: raw,

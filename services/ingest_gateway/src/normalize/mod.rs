@@ -1,8 +1,8 @@
 //! Normalize: a raw [`Record`] → a [`Normalized`] record of the common schema.
 //!
-//! SPEC §2.2: `ts` from the first present of `ts`/`timestamp`/`time`/`@timestamp`,
-//! `level` from `level`/`lvl`/`severity`/`loglevel`, `msg` from the first
-//! non-empty of `message`/`msg`/`log`/`raw`/`text`. The key that supplied a value
+//! SPEC §2.2: `ts`, `level` and `msg` from the first present of their alias
+//! lists ([`crate::schema::TS_KEYS`], …), names matched case-insensitively
+//! (`MESSAGE`, `ISODATE` from syslog-ng count). The key that supplied a value
 //! is consumed; every other field is kept in input order, except keys starting
 //! with `_` (dropped). A leftover field whose name the output already uses
 //! (`ts`, `level`, `msg`, `emitter`, `scenario_id`, `ts_raw`, `level_raw`) is
@@ -14,7 +14,7 @@ pub mod timestamp;
 use serde_json::Value;
 
 pub use crate::schema::Level;
-use crate::schema::{level, Record, LEVEL_KEYS, MSG_KEYS, RESERVED, TS_KEYS};
+use crate::schema::{level, Record, LEVEL_KEYS, MSG_KEYS, PRI_KEY, RESERVED, TS_KEYS};
 
 /// How the timestamp was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,13 +97,14 @@ fn is_nonempty_str(v: &Value) -> bool {
     matches!(v, Value::String(s) if !s.trim().is_empty())
 }
 
-/// The keys that supply ts, level and msg, found in one pass over the record
-/// (string compares against the short alias lists, no hashing).
+/// The fields that supply ts, level and msg, found in one pass over the
+/// record (case-insensitive compares against the short alias lists, no
+/// hashing): each is (alias rank, position of the field in the record).
 #[derive(Default)]
 struct Picks {
-    ts: Option<usize>,
-    level: Option<usize>,
-    msg: Option<usize>,
+    ts: Option<(usize, usize)>,
+    level: Option<(usize, usize)>,
+    msg: Option<(usize, usize)>,
     emitter: bool,
     scenario: bool,
 }
@@ -111,11 +112,11 @@ struct Picks {
 impl Picks {
     fn of(rec: &Record) -> Picks {
         let mut p = Picks::default();
-        for (key, value) in rec {
+        for (pos, (key, value)) in rec.iter().enumerate() {
             let k = key.as_str();
-            better(&mut p.ts, &TS_KEYS, k, value, is_present);
-            better(&mut p.level, &LEVEL_KEYS, k, value, is_present);
-            better(&mut p.msg, &MSG_KEYS, k, value, is_nonempty);
+            better(&mut p.ts, &TS_KEYS, k, pos, value, is_present);
+            better(&mut p.level, &LEVEL_KEYS, k, pos, value, is_present);
+            better(&mut p.msg, &MSG_KEYS, k, pos, value, is_nonempty);
             p.emitter |= k == "emitter" && is_nonempty_str(value);
             p.scenario |= k == "scenario_id" && is_nonempty_str(value);
         }
@@ -123,17 +124,19 @@ impl Picks {
     }
 }
 
-/// Keeps in `slot` the alias index of `key` if it outranks the current pick.
+/// Keeps in `slot` (rank, position) of `key` if it outranks the current pick
+/// (a lower alias rank; on a tie, the earlier field).
 fn better(
-    slot: &mut Option<usize>,
+    slot: &mut Option<(usize, usize)>,
     keys: &[&str],
     key: &str,
+    pos: usize,
     value: &Value,
     ok: fn(&Value) -> bool,
 ) {
-    if let Some(i) = keys.iter().position(|k| *k == key) {
-        if slot.is_none_or(|cur| i < cur) && ok(value) {
-            *slot = Some(i);
+    if let Some(rank) = keys.iter().position(|k| k.eq_ignore_ascii_case(key)) {
+        if slot.is_none_or(|(cur, _)| rank < cur) && ok(value) {
+            *slot = Some((rank, pos));
         }
     }
 }
@@ -157,9 +160,12 @@ fn unique_names(fields: &mut [(String, Value)], renamed: &[usize]) {
 /// Maps one raw record onto the common schema.
 pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
     let picks = Picks::of(&rec);
-    let ts_key = picks.ts.map(|i| TS_KEYS[i]);
-    let level_key = picks.level.map(|i| LEVEL_KEYS[i]);
-    let msg_key = picks.msg.map(|i| MSG_KEYS[i]);
+    let ts_key = picks.ts.map(|(_, pos)| pos);
+    let level_key = picks.level.map(|(_, pos)| pos);
+    let level_is_pri = picks
+        .level
+        .is_some_and(|(rank, _)| LEVEL_KEYS[rank] == PRI_KEY);
+    let msg_key = picks.msg.map(|(_, pos)| pos);
     let (emitter_key, scenario_key) = (picks.emitter, picks.scenario);
 
     let mut renamed = Vec::new();
@@ -175,9 +181,9 @@ pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
         ts_status: TsStatus::Missing,
         level_missing: level_key.is_none(),
     };
-    for (key, value) in rec {
+    for (pos, (key, value)) in rec.into_iter().enumerate() {
         let k = key.as_str();
-        if Some(k) == ts_key {
+        if Some(pos) == ts_key {
             match timestamp::parse(&value, ctx.year) {
                 Some(ts) => {
                     out.ts = ts;
@@ -188,12 +194,17 @@ pub fn normalize(rec: Record, ctx: &BatchContext<'_>) -> Normalized {
                     out.ts_status = TsStatus::Invalid;
                 }
             }
-        } else if Some(k) == level_key {
-            match level::map(&value) {
+        } else if Some(pos) == level_key {
+            let mapped = if level_is_pri {
+                level::from_pri(&value)
+            } else {
+                level::map(&value)
+            };
+            match mapped {
                 Some(l) => out.level = l,
                 None => out.level_raw = Some(value),
             }
-        } else if Some(k) == msg_key {
+        } else if Some(pos) == msg_key {
             out.msg = match value {
                 Value::String(s) => s,
                 other => other.to_string(),

@@ -14,8 +14,9 @@ use regex::Regex;
 use serde_json::Value;
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-        .expect("email regex")
+    // Any host after the `@`, dotted or not (`root@localhost`, `x@y`,
+    // `a@b.c.d`), as the Python gateway masked them.
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*").expect("email regex")
 });
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)")
@@ -147,6 +148,10 @@ mod tests {
             "b***@mail.co.uk,x***@y.io"
         );
         assert_eq!(mask_str("not @ an email"), "not @ an email");
+        assert_eq!(mask_str("root@localhost said"), "r***@localhost said");
+        assert_eq!(mask_str("<x@y>"), "<x***@y>");
+        assert_eq!(mask_str("to a@b.c.d."), "to a***@b.c.d.");
+        assert_eq!(mask_str("a***@example.com"), "a***@example.com");
     }
 
     #[test]

@@ -92,10 +92,32 @@ pub fn map(value: &Value) -> Option<Level> {
     }
 }
 
+/// A syslog PRI number (facility × 8 + severity, 0–191), as a number or a
+/// numeric string → the level of its severity; `None` for anything else.
+pub fn from_pri(value: &Value) -> Option<Level> {
+    let pri = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }?;
+    (pri <= 191)
+        .then(|| Level::from_severity(pri % 8))
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pri_numbers() {
+        assert_eq!(from_pri(&json!(14)), Some(Level::Info));
+        assert_eq!(from_pri(&json!("11")), Some(Level::Error));
+        assert_eq!(from_pri(&json!(191)), Some(Level::Debug));
+        assert_eq!(from_pri(&json!(192)), None);
+        assert_eq!(from_pri(&json!("warn")), None);
+    }
 
     #[test]
     fn level_map_rows() {

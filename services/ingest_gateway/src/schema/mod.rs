@@ -18,10 +18,32 @@ pub use record::Record;
 pub use stats::SourceStats;
 pub use tenant::{InvalidTenant, Tenant};
 
-/// Aliases for the timestamp, in priority order (matched case-insensitively).
-pub const TS_KEYS: [&str; 4] = ["ts", "timestamp", "time", "@timestamp"];
-/// Aliases for the level, in priority order (matched case-insensitively).
-pub const LEVEL_KEYS: [&str; 4] = ["level", "lvl", "severity", "loglevel"];
+/// Aliases for the timestamp, in priority order (matched case-insensitively):
+/// `isodate` is syslog-ng's, `date` Fluent Bit's default (an epoch float),
+/// `created` Python logging's.
+pub const TS_KEYS: [&str; 7] = [
+    "ts",
+    "timestamp",
+    "time",
+    "@timestamp",
+    "isodate",
+    "date",
+    "created",
+];
+/// Aliases for the level, in priority order (matched case-insensitively):
+/// `levelname` is Python logging's, `priority` syslog-ng's, `pri` a syslog
+/// PRI number ([`PRI_KEY`]).
+pub const LEVEL_KEYS: [&str; 7] = [
+    "level",
+    "lvl",
+    "severity",
+    "loglevel",
+    "levelname",
+    "priority",
+    "pri",
+];
+/// The level alias that holds a syslog PRI number (severity = PRI mod 8).
+pub const PRI_KEY: &str = "pri";
 /// Aliases for the message, in priority order (matched case-insensitively).
 pub const MSG_KEYS: [&str; 5] = ["message", "msg", "log", "raw", "text"];
 
@@ -48,6 +70,8 @@ pub fn enc_name(name: &str) -> String {
 }
 
 /// Is `name` (lower-case) one of the ts/level/msg aliases?
+///
+/// Used by the CSV decoder to store alias columns under their lower-case name.
 pub fn is_alias(name: &str) -> bool {
     TS_KEYS.contains(&name) || LEVEL_KEYS.contains(&name) || MSG_KEYS.contains(&name)
 }

@@ -18,6 +18,8 @@ pub(super) struct DayFile {
     file: File,
     len: u64,
     pub dirty: bool,
+    /// (device, inode) of the open file, to notice the path being replaced.
+    id: (u64, u64),
 }
 
 impl DayFile {
@@ -34,7 +36,9 @@ impl DayFile {
             .append(true)
             .open(&path)?;
         let len = repair_torn_tail(&mut file, &path)?;
+        let id = file_id(&file.metadata()?);
         Ok(DayFile {
+            id,
             tenant,
             day,
             path,
@@ -62,6 +66,19 @@ impl DayFile {
         }
     }
 
+    /// Does the path still name this open file? `false` when it was removed,
+    /// renamed or replaced since it was opened (an operator's `rm`, a
+    /// `logops-decrypt --rotate` rewrite, a removed sink directory): appending
+    /// would then write into an unlinked file nobody can see.
+    pub fn is_current(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| file_id(&m) == self.id)
+    }
+
+    /// Does the open file still have a name anywhere (renamed, not removed)?
+    pub fn is_linked(&self) -> bool {
+        self.file.metadata().is_ok_and(|m| link_count(&m) > 0)
+    }
+
     /// Current length (what was successfully appended).
     pub fn len(&self) -> u64 {
         self.len
@@ -81,6 +98,28 @@ impl DayFile {
         self.dirty = false;
         Ok(())
     }
+}
+
+#[cfg(unix)]
+fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+#[cfg(unix)]
+fn link_count(m: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    m.nlink()
+}
+
+#[cfg(not(unix))]
+fn link_count(_: &std::fs::Metadata) -> u64 {
+    1
 }
 
 /// Parts per `writev` call (well under Linux's IOV_MAX of 1024).
@@ -187,6 +226,26 @@ mod tests {
         f.append(&[b"{\"c\":", b"3}\n"]).unwrap();
         let text = std::fs::read_to_string(dir.path().join("20261122.ndjson")).unwrap();
         assert_eq!(text, "{\"a\":1}\n{\"c\":3}\n");
+    }
+
+    #[test]
+    fn a_replaced_or_removed_path_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = open(dir.path(), "20261122.ndjson");
+        assert!(f.is_current());
+        std::fs::write(dir.path().join("x"), b"").unwrap();
+        std::fs::rename(dir.path().join("x"), dir.path().join("20261122.ndjson")).unwrap();
+        assert!(!f.is_current());
+        assert!(
+            !f.is_linked(),
+            "replaced by a rename over it: its inode has no name left"
+        );
+        let g = open(dir.path(), "20261122.ndjson");
+        std::fs::rename(dir.path().join("20261122.ndjson"), dir.path().join("moved")).unwrap();
+        assert!(!g.is_current() && g.is_linked());
+        let h = open(dir.path(), "20261122.ndjson");
+        std::fs::remove_file(dir.path().join("20261122.ndjson")).unwrap();
+        assert!(!h.is_current() && !h.is_linked());
     }
 
     #[test]

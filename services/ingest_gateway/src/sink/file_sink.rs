@@ -18,6 +18,7 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use super::{file, writer, AppendFuture, Batch, Sink, SinkConfig, SinkError, SinkInfo};
+use crate::dayfile;
 use crate::metrics::Metrics;
 
 /// A batch for the writer.
@@ -46,6 +47,8 @@ pub struct FileSink {
     max_queued: usize,
     dir: PathBuf,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The sink directory's lock ([`dayfile::try_lock`]), held while running.
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for FileSink {
@@ -67,6 +70,12 @@ impl FileSink {
     pub fn start(cfg: &SinkConfig, metrics: Arc<Metrics>) -> std::io::Result<FileSink> {
         let shared = Arc::new(Shared::default());
         std::fs::create_dir_all(&cfg.dir)?;
+        let lock = dayfile::try_lock(&cfg.dir)?.ok_or_else(|| {
+            std::io::Error::other(format!(
+                "another logops-gateway (or logops-decrypt --rotate) is using it ({} is locked)",
+                dayfile::LOCK_FILE
+            ))
+        })?;
         file::repair_dir(&cfg.dir)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_SLOTS);
         let w = writer::Writer::new(
@@ -85,6 +94,7 @@ impl FileSink {
             max_queued: cfg.queue_bytes,
             dir: cfg.dir.clone(),
             thread: Mutex::new(Some(thread)),
+            _lock: lock,
         })
     }
 

@@ -136,26 +136,36 @@ impl Writer {
         jobs: &[Job],
         bytes: usize,
     ) -> Result<(), SinkError> {
-        let idx = self
-            .file_index(tenant, day)
-            .map_err(|e| self.failed(None, "open", &e))?;
-        let start = self.files[idx].len();
         let parts: Vec<&[u8]> = jobs.iter().map(|j| j.batch.lines.as_slice()).collect();
-        let appended = self.files[idx].append(&parts);
-        if let Err(e) = appended {
-            return Err(self.failed(Some(idx), "write", &e));
-        }
-        if self.policy == FsyncPolicy::Always {
-            let t = Instant::now();
-            if let Err(e) = self.files[idx].sync() {
-                self.files[idx].rollback(start);
-                return Err(self.failed(Some(idx), "sync", &e));
+        // The path is checked before the write (`file_index`) and again after
+        // it. A file removed in between got the group into an unlinked inode,
+        // so the group is written once more, to the reopened path, before any
+        // batch is acknowledged; a file renamed away (logrotate, `mv`) still
+        // holds it visibly, so it is not written twice.
+        for _ in 0..2 {
+            let idx = self
+                .file_index(tenant, day)
+                .map_err(|e| self.failed(None, "open", &e))?;
+            let start = self.files[idx].len();
+            if let Err(e) = self.files[idx].append(&parts) {
+                return Err(self.failed(Some(idx), "write", &e));
             }
-            self.metrics.sink_synced(t.elapsed());
+            if self.policy == FsyncPolicy::Always {
+                let t = Instant::now();
+                if let Err(e) = self.files[idx].sync() {
+                    self.files[idx].rollback(start);
+                    return Err(self.failed(Some(idx), "sync", &e));
+                }
+                self.metrics.sink_synced(t.elapsed());
+            }
+            if self.files[idx].is_current() || self.files[idx].is_linked() {
+                self.metrics.sink_written(bytes);
+                self.shared.failing.store(false, Ordering::Release);
+                return Ok(());
+            }
         }
-        self.metrics.sink_written(bytes);
-        self.shared.failing.store(false, Ordering::Release);
-        Ok(())
+        let e = std::io::Error::other("the day file keeps being removed or replaced");
+        Err(self.failed(None, "write", &e))
     }
 
     /// Records a failure; the file is closed so the next batch reopens it.
@@ -175,13 +185,20 @@ impl Writer {
         SinkError::Unavailable(msg)
     }
 
+    /// The open file of (tenant, day), reopened when its path no longer
+    /// names it (SPEC §4: never acknowledge a batch written to an unlinked file).
     fn file_index(&mut self, tenant: &Tenant, day: Date) -> std::io::Result<usize> {
         if let Some(i) = self
             .files
             .iter()
             .position(|f| f.day == day && f.tenant == *tenant)
         {
-            return Ok(i);
+            if self.files[i].is_current() {
+                return Ok(i);
+            }
+            let gone = self.files.remove(i);
+            tracing::warn!(path = %gone.path.display(), "day file was removed or replaced while open; reopening the path");
+            self.metrics.sink_reopened();
         }
         if self.files.len() >= MAX_OPEN_FILES {
             let oldest = (0..self.files.len())

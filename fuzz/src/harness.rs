@@ -256,6 +256,7 @@ pub fn run_pipeline(data: &[u8]) -> Option<u64> {
         scenario_id: "na",
         received: RECEIVED,
         year: 2026,
+        tenant: None,
     };
     let out = pipe.run(format, body, &ctx).ok()?;
     let text = std::str::from_utf8(&out.lines).expect("pipeline output is not UTF-8");

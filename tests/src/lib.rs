@@ -350,6 +350,15 @@ impl Gateway {
         to_resp(agent().get(&self.url(path)).call())
     }
 
+    /// GETs `path` with these headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = agent().get(&self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        to_resp(req.call())
+    }
+
     /// Every line of every `*.ndjson` file in the sink dir, in file-name order.
     pub fn stored_lines(&self) -> Vec<String> {
         stored_lines(&self.sink_dir)

@@ -67,6 +67,7 @@ fn ctx() -> BatchContext<'static> {
         scenario_id: "na",
         received: "2026-11-22T10:00:00.000Z",
         year: 2026,
+        tenant: None,
     }
 }
 

@@ -60,6 +60,29 @@ pub fn tenant_dir(root: &Path, tenant: &Tenant) -> PathBuf {
     }
 }
 
+/// The tenants with a directory under the sink directory `root`: the default
+/// tenant (`root` itself) first, then every subdirectory named like a tenant
+/// (other names, and symlinks, are never followed).
+///
+/// # Errors
+/// The I/O error of reading `root`.
+pub fn tenant_dirs(root: &Path) -> io::Result<Vec<(Tenant, PathBuf)>> {
+    let mut out = vec![(Tenant::default(), root.to_path_buf())];
+    let mut named = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let Some(tenant) = entry.file_name().to_str().and_then(|n| Tenant::new(n).ok()) else {
+            continue;
+        };
+        if !tenant.is_default() && entry.file_type()?.is_dir() {
+            named.push((tenant, entry.path()));
+        }
+    }
+    named.sort();
+    out.extend(named);
+    Ok(out)
+}
+
 /// The path of `tenant`'s file of `day`.
 pub fn path(root: &Path, tenant: &Tenant, day: Date) -> PathBuf {
     tenant_dir(root, tenant).join(file_name(day))

@@ -1,5 +1,6 @@
 //! Encode: a normalized record → one compact NDJSON line, keys in SPEC §2.1
-//! order: `ts`, `level`, `msg`, `emitter`, `scenario_id`, `ts_raw`/`level_raw`
+//! order: `ts`, `level`, `msg`, `emitter`, `scenario_id`, `tenant` (not for
+//! the default tenant), `ts_raw`/`level_raw`
 //! when present, the other fields in input order, then the `*_enc` fields.
 //! Lines are appended straight into the batch buffer: no intermediate `Value`.
 
@@ -21,6 +22,9 @@ pub fn write_line(
     str_field(buf, "msg", &rec.msg, false);
     str_field(buf, "emitter", rec.emitter(ctx), false);
     str_field(buf, "scenario_id", rec.scenario_id(ctx), false);
+    if let Some(tenant) = ctx.tenant {
+        str_field(buf, "tenant", tenant, false);
+    }
     if let Some(raw) = &rec.ts_raw {
         field(buf, "ts_raw", raw, false);
     }
@@ -88,6 +92,7 @@ mod tests {
             scenario_id: "s",
             received: "2026-11-22T00:00:00.000Z",
             year: 2026,
+            tenant: None,
         };
         let Value::Object(m) = json!({"b":1,"level":"nope","ts":"bad","msg":"a\"\n","a":{"x":[1]}})
         else {

@@ -13,6 +13,7 @@
 //!   [`config::Config`]; each section's type belongs to its stage.
 //! - [`app`]: wiring the stages into a running gateway (used by `main` and tests).
 //! - [`http`]: the hyper server (accept loop, routes, errors mapped to statuses).
+//! - [`auth`]: keys file, API keys and HMAC signatures, tenants and roles.
 //! - [`ingest`]: the one way into the pipeline and the sink for every front end
 //!   (admission, receive time, inline-or-blocking, content decoding).
 //! - [`pipeline`]: the synchronous batch path gluing the stages below together.
@@ -25,6 +26,7 @@
 //! - [`housekeeping`]: retention (delete or zip), shared with the `housekeeping` CLI.
 //! - [`metrics`]: Prometheus metrics and the label-cardinality cap.
 //! - [`dayfile`]: day-file naming and the per-tenant directory layout.
+//! - [`quota`]: token buckets for per-key rate limits.
 //! - [`schema`]: the shared vocabulary (record, aliases, levels, date-time
 //!   grammar, tenants); the leaf every stage may import.
 //! - [`secret`]: the redacting wrapper for secrets.
@@ -35,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod dayfile;
 pub mod decode;
@@ -46,6 +49,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod pii;
 pub mod pipeline;
+pub mod quota;
 pub mod schema;
 pub mod secret;
 pub mod sink;

@@ -10,7 +10,6 @@ use anyhow::Context;
 use clap::Parser;
 use logops_gateway::app::Gateway;
 use logops_gateway::config::{Config, LogFormat};
-use logops_gateway::VERSION;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the hot path allocates many small
@@ -118,21 +117,10 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
-    let (encryption, fsync) = (config.pii.crypt.is_some(), config.sink.fsync);
     let gateway = Gateway::build(config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (LOGOPS_LISTEN)"))?;
-    let addr = listener.local_addr()?;
-    let sink = gateway.state().ingest.sink().describe();
-    tracing::info!(
-        version = VERSION,
-        encryption,
-        sink = sink.kind,
-        sink_dir = %sink.dir.map(|d| d.display().to_string()).unwrap_or_else(|| "off".into()),
-        ?fsync,
-        "listening on http://{addr}"
-    );
     gateway.run(listener, shutdown_signal()).await;
     tracing::info!("bye");
     Ok(())

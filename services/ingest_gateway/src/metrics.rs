@@ -5,6 +5,8 @@
 //! line and label handling lives in one place. Label values that come from
 //! clients (`emitter`, `scenario_id`) pass through a [`LabelCap`]: at most
 //! `LOGOPS_MAX_LABEL_VALUES` distinct values each, the rest counted as `_other`.
+//! The `tenant` label needs no cap: its values come from the keys file
+//! (`default` without auth, `none` for requests refused before a key was known).
 
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -60,12 +62,14 @@ impl LabelCap {
 struct Source {
     emitter: String,
     scenario_id: String,
+    tenant: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EmitterLevel {
     emitter: String,
     level: String,
+    tenant: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -77,6 +81,12 @@ struct EmitterOnly {
 struct Rejection {
     reason: String,
     emitter: String,
+    tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthReason {
+    reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -104,6 +114,8 @@ pub struct Metrics {
     parse_errors: Family<Source, Counter>,
     invalid_ts: Family<EmitterOnly, Counter>,
     rejected: Family<Rejection, Counter>,
+    auth_failures: Family<AuthReason, Counter>,
+    keys_reload_errors: Counter,
     batch_latency: HistogramFamily<Source>,
     batch_size: Histogram,
     /// Requests being processed (`logops_inflight`).
@@ -135,6 +147,8 @@ impl Metrics {
             parse_errors: Family::default(),
             invalid_ts: Family::default(),
             rejected: Family::default(),
+            auth_failures: Family::default(),
+            keys_reload_errors: Counter::default(),
             batch_latency: Family::new_with_constructor(latency_histogram),
             batch_size: Histogram::new([
                 1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 50000.0, 100000.0,
@@ -193,6 +207,16 @@ impl Metrics {
             self.rejected.clone(),
         );
         r.register(
+            "logops_auth_failures",
+            "Requests refused by authentication, by reason",
+            self.auth_failures.clone(),
+        );
+        r.register(
+            "logops_keys_reload_errors",
+            "Keys files refused on reload (the old keys stayed in force)",
+            self.keys_reload_errors.clone(),
+        );
+        r.register(
             "logops_inflight",
             "Ingest requests being processed",
             self.inflight.clone(),
@@ -247,10 +271,11 @@ impl Metrics {
         out
     }
 
-    fn source(&self, emitter: &str, scenario_id: &str) -> Source {
+    fn source(&self, emitter: &str, scenario_id: &str, tenant: &str) -> Source {
         Source {
             emitter: self.emitters.admit(emitter),
             scenario_id: self.scenarios.admit(scenario_id),
+            tenant: tenant.to_string(),
         }
     }
 
@@ -261,10 +286,11 @@ impl Metrics {
         records: u64,
         emitter: &str,
         scenario_id: &str,
+        tenant: &str,
         latency: Duration,
     ) {
         for s in by_source {
-            let src = self.source(&s.emitter, &s.scenario_id);
+            let src = self.source(&s.emitter, &s.scenario_id, tenant);
             self.accepted.get_or_create(&src).inc_by(s.accepted);
             self.missing_ts.get_or_create(&src).inc_by(s.missing_ts);
             self.missing_level
@@ -283,6 +309,7 @@ impl Metrics {
                     let key = EmitterLevel {
                         emitter: src.emitter.clone(),
                         level: level.as_str().into(),
+                        tenant: src.tenant.clone(),
                     };
                     self.ingested.get_or_create(&key).inc_by(n);
                 }
@@ -290,7 +317,7 @@ impl Metrics {
         }
         self.batch_size.observe(records as f64);
         self.batch_latency
-            .get_or_create(&self.source(emitter, scenario_id))
+            .get_or_create(&self.source(emitter, scenario_id, tenant))
             .observe(latency.as_secs_f64());
         tracing::debug!(
             emitter,
@@ -309,21 +336,37 @@ impl Metrics {
         parse_error: bool,
         emitter: &str,
         scenario_id: &str,
+        tenant: &str,
         detail: &str,
     ) {
         let emitter_label = self.emitters.admit(emitter);
         if parse_error {
             self.parse_errors
-                .get_or_create(&self.source(emitter, scenario_id))
+                .get_or_create(&self.source(emitter, scenario_id, tenant))
                 .inc();
         }
         self.rejected
             .get_or_create(&Rejection {
                 reason: reason.into(),
                 emitter: emitter_label,
+                tenant: tenant.to_string(),
             })
             .inc();
         tracing::warn!(reason, emitter, scenario_id, detail, "batch rejected");
+    }
+
+    /// A request was refused by authentication with `reason` (`missing_key`, …).
+    pub fn auth_failed(&self, reason: &str) {
+        self.auth_failures
+            .get_or_create(&AuthReason {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// A reloaded keys file was refused.
+    pub fn keys_reload_failed(&self) {
+        self.keys_reload_errors.inc();
     }
 
     /// Bytes appended (and kept) by the sink.
@@ -372,7 +415,7 @@ mod tests {
     #[test]
     fn exposition_has_spec_names() {
         let m = Metrics::new(10);
-        m.batch_rejected("invalid_json", true, "e", "na", "x");
+        m.batch_rejected("invalid_json", true, "e", "na", "default", "x");
         m.sink_written(10);
         let text = m.encode();
         for name in [

@@ -9,6 +9,7 @@ const LAYERS: &[&str] = &[
     "app",
     "config",
     "http",
+    "auth",
     "ingest",
     "pipeline",
     "encode",
@@ -19,6 +20,7 @@ const LAYERS: &[&str] = &[
     "sink",
     "metrics",
     "dayfile",
+    "quota",
     "secret",
     "schema",
 ];

@@ -30,6 +30,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOGOPS_HOUSEKEEP_AUTORUN",
     "LOGOPS_HOUSEKEEP_INTERVAL_SEC",
     "LOGOPS_URL",
+    "LOGOPS_AUTH",
+    "LOGOPS_KEYS_FILE",
+    "LOGOPS_AUTH_SKEW_SEC",
+    "LOGOPS_AUTH_NONCE_CACHE",
+    "LOGOPS_METRICS_AUTH",
+    "LOGOPS_API_KEY",
+    "LOGOPS_SECRET",
 ];
 
 /// One warning per unknown `LOGOPS_*` key, naming the closest known key.

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::{self, AuthConfig, AuthMode, KeysError};
 use crate::housekeeping::{self, HousekeepingConfig, Settings};
 use crate::http::{self, ServerConfig};
 use crate::ingest::{self, Limits};
@@ -60,6 +61,9 @@ pub enum ConfigError {
     /// Encryption is on but the key is missing or invalid.
     #[error("LOGOPS_SECRET_KEY: {0} (required because LOGOPS_ENCRYPT_PII=true; generate one with logops-keygen)")]
     SecretKey(String),
+    /// The keys file is missing or invalid (names the file and line).
+    #[error("LOGOPS_KEYS_FILE: {0}")]
+    Keys(#[from] KeysError),
     /// The `.env` file exists but cannot be read.
     #[error("cannot read env file {path}: {source}")]
     EnvFile {
@@ -79,6 +83,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The HTTP server.
     pub server: ServerConfig,
+    /// Access control.
+    pub auth: AuthConfig,
     /// Body, batch and in-flight limits.
     pub limits: Limits,
     /// Masking and encryption.
@@ -145,6 +151,7 @@ impl Config {
                     http::DEFAULT_SHUTDOWN_TIMEOUT_SEC as usize,
                 )? as u64),
             },
+            auth: auth_section(&p)?,
             limits: Limits {
                 max_body_bytes: p
                     .positive("LOGOPS_MAX_BODY_BYTES", ingest::DEFAULT_MAX_BODY_BYTES)?,
@@ -198,6 +205,42 @@ impl Config {
             max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", DEFAULT_MAX_LABEL_VALUES)?,
         })
     }
+}
+
+/// The access-control section; the keys file is read and validated here, once.
+fn auth_section(p: &parse::Reader<'_>) -> Result<AuthConfig, ConfigError> {
+    let mode = p.choice(
+        "LOGOPS_AUTH",
+        AuthMode::None,
+        &[
+            ("none", AuthMode::None),
+            ("key", AuthMode::Key),
+            ("hmac", AuthMode::Hmac),
+        ],
+        "none, key or hmac",
+    )?;
+    let keys_file = p.get("LOGOPS_KEYS_FILE").map(PathBuf::from);
+    let keys = match (&keys_file, mode) {
+        (_, AuthMode::None) => Arc::default(),
+        (None, _) => {
+            return Err(ConfigError::Invalid {
+                key: "LOGOPS_KEYS_FILE",
+                value: String::new(),
+                expected: "the path of the keys file (required with LOGOPS_AUTH=key or hmac)",
+            })
+        }
+        (Some(path), _) => Arc::new(auth::keys::load(path)?),
+    };
+    Ok(AuthConfig {
+        mode,
+        keys_file,
+        skew: Duration::from_secs(
+            p.positive("LOGOPS_AUTH_SKEW_SEC", auth::DEFAULT_SKEW_SEC as usize)? as u64,
+        ),
+        nonce_cache: p.positive("LOGOPS_AUTH_NONCE_CACHE", auth::DEFAULT_NONCE_CACHE)?,
+        metrics_auth: p.bool("LOGOPS_METRICS_AUTH", false)?,
+        keys,
+    })
 }
 
 /// The PII section; with encryption on, the key list is parsed here, once.

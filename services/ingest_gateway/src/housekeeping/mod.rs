@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use time::Date;
 
+use crate::dayfile;
 pub use crate::dayfile::{parse_file_name as parse_day_file_name, stem as day_stem};
 pub use archive::{archive_entries, read_entry, ArchiveEntry};
 pub use scan::first_kept_day;
@@ -282,9 +283,12 @@ impl Report {
 /// `tokio::task::spawn_blocking` (as [`autorun`] does). Never panics on I/O
 /// errors: each failure is a [`ActionKind::Failed`] action and the run goes on
 /// with the next file; an unreadable sink directory is one failed action.
+///
+/// Every tenant (SPEC §8): the default tenant's files at the sink directory's
+/// top, tenant `T`'s in `<sink>/T/`, archived to `<archive>/T/`.
 pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
-    let files = match scan::expired_files(&settings.sink_dir, today, settings.retention_days) {
-        Ok(files) => files,
+    let tenants = match dayfile::tenant_dirs(&settings.sink_dir) {
+        Ok(t) => t,
         Err(e) => {
             return Report {
                 actions: vec![Action {
@@ -295,10 +299,26 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
             }
         }
     };
-    let actions = files
-        .into_iter()
-        .map(|f| act(settings, &f.path, f.day, dry_run))
-        .collect();
+    let mut actions = Vec::new();
+    for (tenant, dir) in tenants {
+        let own = Settings {
+            sink_dir: dir.clone(),
+            archive_dir: dayfile::tenant_dir(&settings.archive_dir, &tenant),
+            ..settings.clone()
+        };
+        match scan::expired_files(&dir, today, settings.retention_days) {
+            Ok(files) => actions.extend(
+                files
+                    .into_iter()
+                    .map(|f| act(&own, &f.path, f.day, dry_run)),
+            ),
+            Err(e) => actions.push(Action {
+                file: dir,
+                kind: ActionKind::Failed,
+                detail: format!("cannot read tenant directory: {e}"),
+            }),
+        }
+    }
     Report { actions }
 }
 

@@ -8,8 +8,10 @@ use http::{header, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
+use crate::auth::AuthError;
 use crate::decode::{DecodeError, SUPPORTED_MEDIA_TYPES};
 use crate::ingest::{encoding, IngestError};
+use crate::quota::Refusal;
 use crate::sink::SinkError;
 
 /// Why a request was refused.
@@ -19,6 +21,12 @@ pub enum ApiError {
     /// The ingest service refused the batch.
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// Authentication or authorization refused the request.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// HMAC mode: the body is not the one the signature covers.
+    #[error("the body's SHA-256 does not match X-Content-SHA256")]
+    BadContentSha256,
     /// The client was too slow sending the body.
     #[error("the request body was not received within {secs} s")]
     BodyTimeout {
@@ -101,8 +109,26 @@ impl ApiError {
                         ..meta(code, StatusCode::SERVICE_UNAVAILABLE)
                     },
                     IngestError::Internal(_) => meta(code, StatusCode::INTERNAL_SERVER_ERROR),
+                    IngestError::Quota(Refusal::Limited {
+                        retry_after_secs, ..
+                    }) => Meta {
+                        retry_after: Some(clamp_secs(*retry_after_secs)),
+                        ..meta(code, StatusCode::TOO_MANY_REQUESTS)
+                    },
+                    IngestError::Quota(Refusal::ExceedsBurst { .. }) => {
+                        meta(code, StatusCode::PAYLOAD_TOO_LARGE)
+                    }
                 }
             }
+            ApiError::Auth(AuthError::Unauthorized(_)) => {
+                meta("unauthorized", StatusCode::UNAUTHORIZED)
+            }
+            ApiError::Auth(AuthError::Forbidden { .. }) => meta("forbidden", StatusCode::FORBIDDEN),
+            ApiError::Auth(AuthError::NonceCacheFull { retry_after_secs }) => Meta {
+                retry_after: Some(clamp_secs(*retry_after_secs)),
+                ..meta("rate_limited", StatusCode::TOO_MANY_REQUESTS)
+            },
+            ApiError::BadContentSha256 => meta("bad_content_sha256", StatusCode::BAD_REQUEST),
             ApiError::BodyTimeout { .. } => meta("body_timeout", StatusCode::REQUEST_TIMEOUT),
             ApiError::BodyRead(_) => meta("body_read_error", StatusCode::BAD_REQUEST),
             ApiError::NotFound(_) => meta("not_found", StatusCode::NOT_FOUND),
@@ -117,8 +143,19 @@ impl ApiError {
         matches!(self, ApiError::Ingest(e) if e.is_parse_error())
     }
 
+    /// The `reason` of a 401 (`logops_auth_failures_total{reason}`).
+    pub fn auth_reason(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Auth(AuthError::Unauthorized(r)) => Some(r.as_str()),
+            _ => None,
+        }
+    }
+
     /// Extra body fields beyond `error` and `detail`.
     fn extra(&self, body: &mut Map<String, Value>) {
+        if let Some(reason) = self.auth_reason() {
+            body.insert("reason".into(), json!(reason));
+        }
         let ApiError::Ingest(e) = self else { return };
         match e {
             IngestError::Decode(DecodeError::InvalidJson { line: Some(l), .. })
@@ -142,6 +179,9 @@ impl ApiError {
             IngestError::UnsupportedEncoding { .. } => {
                 body.insert("supported".into(), json!(encoding::SUPPORTED));
             }
+            IngestError::Quota(Refusal::ExceedsBurst { burst, .. }) => {
+                body.insert("limit".into(), json!(burst));
+            }
             _ => {}
         }
     }
@@ -161,8 +201,19 @@ impl ApiError {
         if let ApiError::MethodNotAllowed { allow } = &self {
             headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
         }
+        if m.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"logops\""),
+            );
+        }
         resp
     }
+}
+
+/// `Retry-After` as the header's `u32`.
+fn clamp_secs(secs: u64) -> u32 {
+    u32::try_from(secs).unwrap_or(u32::MAX)
 }
 
 /// A JSON response with that status; the body ends in a newline (so `curl`

@@ -23,6 +23,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::auth::Auth;
 use crate::ingest::IngestService;
 use crate::metrics::Metrics;
 
@@ -64,6 +65,8 @@ impl Default for ServerConfig {
 pub struct AppState {
     /// The server section of the configuration.
     pub server: ServerConfig,
+    /// Who may do what.
+    pub auth: Arc<Auth>,
     /// The way into the pipeline and the sink.
     pub ingest: IngestService,
     /// The metrics registry.

@@ -9,10 +9,11 @@ use serde_json::{json, Value};
 
 use super::error::{json_response, ApiError};
 use super::{body, AppState};
+use crate::auth::{hmac, AuthError, Head, Principal};
 use crate::decode::Format;
-use crate::ingest::{self, Accepted};
+use crate::ingest::{self, Accepted, IngestError};
 use crate::pipeline::levels_object;
-use crate::schema::Tenant;
+use crate::quota::Quota;
 
 /// Dispatches one request.
 pub(super) async fn handle(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes>> {
@@ -21,7 +22,10 @@ pub(super) async fn handle(req: Request<Incoming>, state: &AppState) -> Response
         // `/`: Fluent Bit's `http` output posts there by default.
         (&Method::POST, "/v1/logs" | "/ingest" | "/") => return ingest(req, state).await,
         (&Method::GET | &Method::HEAD, "/healthz") => return healthz(state),
-        (&Method::GET, "/metrics") => return metrics(state),
+        (&Method::GET, "/metrics") => match metrics_allowed(&req, state) {
+            Ok(()) => return metrics(state),
+            Err(e) => e,
+        },
         (_, "/v1/logs" | "/ingest") => ApiError::MethodNotAllowed { allow: "POST" },
         (_, "/healthz" | "/metrics") => ApiError::MethodNotAllowed { allow: "GET" },
         _ => ApiError::NotFound(path.to_string()),
@@ -29,6 +33,33 @@ pub(super) async fn handle(req: Request<Incoming>, state: &AppState) -> Response
     let mut body = req.into_body();
     drain(&mut body, state).await;
     refused.into_response()
+}
+
+/// `/metrics` is open unless `LOGOPS_METRICS_AUTH=true`; then it needs a
+/// read (or admin) key, in key-mode headers even when `LOGOPS_AUTH=hmac`.
+fn metrics_allowed(req: &Request<Incoming>, state: &AppState) -> Result<(), ApiError> {
+    if !(state.auth.enabled() && state.auth.config().metrics_auth) {
+        return Ok(());
+    }
+    let head = Head {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        headers: req.headers(),
+    };
+    let principal = state.auth.authenticate(head, true).inspect_err(|e| {
+        if let AuthError::Unauthorized(r) = e {
+            state.metrics.auth_failed(r.as_str());
+        }
+    })?;
+    if principal.roles.can_read() {
+        Ok(())
+    } else {
+        Err(AuthError::Forbidden {
+            key: principal.key_id.unwrap_or_default(),
+            role: "read",
+        }
+        .into())
+    }
 }
 
 /// Reads and discards the unread rest of a refused request's body (bounded).
@@ -46,47 +77,130 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 async fn ingest(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes>> {
-    let headers = req.headers();
-    let emitter = header_str(headers, "x-emitter")
-        .unwrap_or("unknown")
-        .to_string();
+    let (parts, mut body) = req.into_parts();
+    let headers = &parts.headers;
     let scenario = header_str(headers, "x-scenario-id")
         .or_else(|| header_str(headers, "x-scenario"))
         .unwrap_or("na")
         .to_string();
-    let (parts, mut body) = req.into_parts();
-    match accept_batch(&parts.headers, &mut body, state, &emitter, &scenario).await {
-        Ok(accepted) => json_response(
-            StatusCode::OK,
-            &success_body(&accepted, &emitter, &scenario),
-        ),
+    let mut emitter = header_str(headers, "x-emitter")
+        .unwrap_or("unknown")
+        .to_string();
+    let head = Head {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        headers,
+    };
+    // Authentication, then the rate limit, then the body (SPEC §8).
+    let principal = match state.auth.authenticate(head, false) {
+        Ok(p) => p,
         Err(e) => {
-            // A slow or broken sender is not waited for a second time.
-            if !matches!(e, ApiError::BodyTimeout { .. } | ApiError::BodyRead(_)) {
-                drain(&mut body, state).await;
-            }
-            let code = e.meta().code;
-            state.metrics.batch_rejected(
-                code,
-                e.is_parse_error(),
+            return refuse(
+                state,
+                &mut body,
+                e.into(),
                 &emitter,
                 &scenario,
-                &e.to_string(),
+                "none",
+                None,
+            )
+            .await
+        }
+    };
+    if let Some(forced) = &principal.emitter {
+        emitter.clone_from(forced);
+    }
+    let quota = principal.quota.clone();
+    let tenant = principal.tenant.as_str().to_string();
+    match accept_batch(headers, &mut body, state, principal, &emitter, &scenario).await {
+        Ok(accepted) => {
+            let mut resp = json_response(
+                StatusCode::OK,
+                &success_body(&accepted, &emitter, &scenario),
             );
-            e.into_response()
+            rate_limit_headers(&mut resp, quota.as_deref());
+            resp
+        }
+        Err(e) => {
+            refuse(
+                state,
+                &mut body,
+                e,
+                &emitter,
+                &scenario,
+                &tenant,
+                quota.as_deref(),
+            )
+            .await
         }
     }
 }
 
-/// Admits, reads and hands one batch to the ingest service; `Ok` only once it
-/// is stored. On an early refusal the body is left unread for the caller to drain.
+/// Drains what is left of the body, counts the refusal, answers it.
+async fn refuse(
+    state: &AppState,
+    body: &mut Incoming,
+    e: ApiError,
+    emitter: &str,
+    scenario: &str,
+    tenant: &str,
+    quota: Option<&Quota>,
+) -> Response<Full<Bytes>> {
+    // A slow or broken sender is not waited for a second time.
+    if !matches!(e, ApiError::BodyTimeout { .. } | ApiError::BodyRead(_)) {
+        drain(body, state).await;
+    }
+    if let Some(reason) = e.auth_reason() {
+        state.metrics.auth_failed(reason);
+    }
+    let code = e.meta().code;
+    state.metrics.batch_rejected(
+        code,
+        e.is_parse_error(),
+        emitter,
+        scenario,
+        tenant,
+        &e.to_string(),
+    );
+    let mut resp = e.into_response();
+    rate_limit_headers(&mut resp, quota);
+    resp
+}
+
+/// `RateLimit-Policy` / `RateLimit` (IETF httpapi draft) for a limited key.
+fn rate_limit_headers(resp: &mut Response<Full<Bytes>>, quota: Option<&Quota>) {
+    let Some(q) = quota else { return };
+    let s = q.state();
+    let policy = format!("\"records\";q={};w={}", s.quota, s.window_secs);
+    let now = format!("\"records\";r={};t={}", s.remaining, s.reset_secs);
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", now)] {
+        if let Ok(v) = header::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+}
+
+/// Checks the role and the rate limit, admits, reads and hands one batch to
+/// the ingest service; `Ok` only once it is stored. On an early refusal the
+/// body is left unread for the caller to drain.
 async fn accept_batch(
     headers: &HeaderMap,
     incoming: &mut Incoming,
     state: &AppState,
+    principal: Principal,
     emitter: &str,
     scenario: &str,
 ) -> Result<Accepted, ApiError> {
+    if !principal.roles.can_ingest() {
+        return Err(AuthError::Forbidden {
+            key: principal.key_id.unwrap_or_default(),
+            role: "ingest",
+        }
+        .into());
+    }
+    if let Some(q) = &principal.quota {
+        q.admit().map_err(IngestError::from)?;
+    }
     let service = &state.ingest;
     let admission = service.admit()?;
     let limits = service.limits();
@@ -97,13 +211,19 @@ async fn accept_batch(
     let encodings = body::encodings(headers)?;
     body::check_declared_length(headers, limits.max_body_bytes)?;
     let raw = body::read(incoming, limits.max_body_bytes, state.server.read_timeout).await?;
+    if let Some(want) = &principal.body_sha256 {
+        if hmac::sha256_hex(&raw) != *want {
+            return Err(ApiError::BadContentSha256);
+        }
+    }
     let request = ingest::Request {
         format,
         body: raw,
         encodings,
         emitter: emitter.to_string(),
         scenario: scenario.to_string(),
-        tenant: Tenant::default(),
+        tenant: principal.tenant,
+        quota: principal.quota,
     };
     Ok(service.ingest(admission, request).await?)
 }

@@ -31,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::normalize::{timestamp, BatchContext};
 use crate::pii::PiiConfig;
 use crate::pipeline::{Encoded, Pipeline};
+use crate::quota::{Quota, Refusal};
 use crate::schema::{SourceStats, Tenant};
 use crate::sink::{Batch, Sink, SinkError};
 pub use encoding::Encoding;
@@ -112,6 +113,9 @@ pub enum IngestError {
     /// The sink could not take or write the batch.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// The sender's rate limit refuses the batch.
+    #[error(transparent)]
+    Quota(#[from] Refusal),
     /// A bug: the pipeline worker panicked. Answered 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -129,6 +133,8 @@ impl IngestError {
                 "overloaded"
             }
             IngestError::Sink(SinkError::Unavailable(_)) => "sink_unavailable",
+            IngestError::Quota(Refusal::Limited { .. }) => "rate_limited",
+            IngestError::Quota(Refusal::ExceedsBurst { .. }) => "batch_exceeds_burst",
             IngestError::Internal(_) => "internal",
         }
     }
@@ -154,6 +160,9 @@ pub struct Request {
     pub scenario: String,
     /// Whose records these are.
     pub tenant: Tenant,
+    /// The sender's rate-limit buckets: the batch's records and bytes are
+    /// debited once it is decoded, before anything is written.
+    pub quota: Option<Arc<Quota>>,
 }
 
 /// What the service reports for an accepted batch.
@@ -255,6 +264,7 @@ impl IngestService {
     ) -> Result<Accepted, IngestError> {
         let now = OffsetDateTime::now_utc();
         let received = timestamp::format_millis(now);
+        let raw_bytes = req.body.len() as u64;
         let inline = req.body.len()
             <= if req.encodings.is_empty() {
                 INLINE_BODY_BYTES
@@ -272,6 +282,8 @@ impl IngestService {
             req.scenario.clone(),
             req.tenant.clone(),
         );
+        let quota = req.quota.clone();
+        let tenant_label = tenant.as_str().to_string();
         let mut batch = if inline {
             job.run(req)?
         } else {
@@ -279,6 +291,9 @@ impl IngestService {
                 .await
                 .map_err(|e| IngestError::Internal(format!("pipeline worker failed: {e}")))??
         };
+        if let Some(q) = &quota {
+            q.debit(batch.totals.accepted, raw_bytes)?;
+        }
         if batch.totals.accepted > 0 {
             let lines = std::mem::take(&mut batch.lines);
             self.sink
@@ -294,6 +309,7 @@ impl IngestService {
             batch.totals.accepted,
             &emitter,
             &scenario,
+            tenant_label.as_str(),
             admission.started.elapsed(),
         );
         drop(admission);
@@ -316,11 +332,13 @@ struct Job {
 impl Job {
     fn run(self, req: Request) -> Result<Encoded, IngestError> {
         let body = encoding::decode(req.body, &req.encodings, self.max_body_bytes)?;
+        let tenant = (!req.tenant.is_default()).then(|| req.tenant.as_str());
         let ctx = BatchContext {
             emitter: &req.emitter,
             scenario_id: &req.scenario,
             received: &self.received,
             year: self.year,
+            tenant,
         };
         Ok(self.pipeline.run(req.format, &body, &ctx)?)
     }

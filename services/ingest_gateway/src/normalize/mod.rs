@@ -38,6 +38,9 @@ pub struct BatchContext<'a> {
     pub received: &'a str,
     /// Current UTC year (for syslog timestamps).
     pub year: i32,
+    /// The tenant written to every line (`None` for the default tenant,
+    /// whose lines carry no `tenant` field).
+    pub tenant: Option<&'a str>,
 }
 
 /// A record in the common schema, before PII handling and encoding.
@@ -244,6 +247,7 @@ mod tests {
             scenario_id: "na",
             received: "2026-11-22T12:00:00.000Z",
             year: 2026,
+            tenant: None,
         }
     }
 

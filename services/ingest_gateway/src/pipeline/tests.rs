@@ -27,6 +27,7 @@ fn ctx() -> BatchContext<'static> {
         scenario_id: "na",
         received: "2026-11-22T12:00:00.000Z",
         year: 2026,
+        tenant: None,
     }
 }
 

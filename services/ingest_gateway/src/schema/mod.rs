@@ -48,12 +48,13 @@ pub const PRI_KEY: &str = "pri";
 pub const MSG_KEYS: [&str; 5] = ["message", "msg", "log", "raw", "text"];
 
 /// Output keys a leftover input field may not reuse (it becomes `<name>_orig`).
-pub const RESERVED: [&str; 7] = [
+pub const RESERVED: [&str; 8] = [
     "ts",
     "level",
     "msg",
     "emitter",
     "scenario_id",
+    "tenant",
     "ts_raw",
     "level_raw",
 ];

@@ -181,18 +181,7 @@ fn last_newline_end(file: &mut File, len: u64) -> std::io::Result<u64> {
 /// first append, so a crash mid-write never leaves a partial line behind
 /// (whatever day it happened on).
 pub(super) fn repair_dir(dir: &Path) -> std::io::Result<()> {
-    let mut dirs = vec![dir.to_path_buf()];
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let is_tenant = entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| Tenant::new(n).is_ok());
-        if is_tenant && entry.file_type()?.is_dir() {
-            dirs.push(entry.path());
-        }
-    }
-    for d in dirs {
+    for (_, d) in dayfile::tenant_dirs(dir)? {
         for f in dayfile::list(&d)? {
             let mut file = OpenOptions::new().read(true).write(true).open(&f.path)?;
             repair_torn_tail(&mut file, &f.path)?;

@@ -9,12 +9,15 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::{Auth, AuthConfig};
 use crate::config::Config;
 use crate::housekeeping::{self, HousekeepingConfig};
 use crate::http::{self, AppState};
 use crate::ingest::IngestService;
 use crate::metrics::Metrics;
 use crate::sink;
+
+mod reload;
 
 /// Why the gateway could not be put together.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +54,11 @@ impl Gateway {
             }
         })?;
         let ingest = IngestService::new(config.limits, &config.pii, sink, Arc::clone(&metrics));
+        warn_if_readable(&config.auth);
         Ok(Gateway {
             state: Arc::new(AppState {
                 server: config.server,
+                auth: Arc::new(Auth::new(config.auth)),
                 ingest,
                 metrics,
             }),
@@ -71,7 +76,28 @@ impl Gateway {
     pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
         if self.housekeeping.autorun {
-            spawn_housekeeping(&self.housekeeping, Arc::clone(&self.state.metrics), stop_rx);
+            spawn_housekeeping(
+                &self.housekeeping,
+                Arc::clone(&self.state.metrics),
+                stop_rx.clone(),
+            );
+        }
+        #[cfg(unix)]
+        if self.state.auth.enabled() {
+            // The SIGHUP handler is in place before "listening" is logged.
+            let hangup = reload::hangup_signal();
+            tokio::spawn(reload::keys_task(Arc::clone(&self.state), hangup, stop_rx));
+        }
+        if let Ok(addr) = listener.local_addr() {
+            let sink = self.state.ingest.sink().describe();
+            tracing::info!(
+                version = crate::VERSION,
+                encryption = self.state.ingest.encrypts(),
+                auth = ?self.state.auth.config().mode,
+                sink = sink.kind,
+                sink_dir = %sink.dir.map(|d| d.display().to_string()).unwrap_or_else(|| "off".into()),
+                "listening on http://{addr}"
+            );
         }
         http::serve(listener, Arc::clone(&self.state), shutdown).await;
         let _ = stop_tx.send(true);
@@ -79,6 +105,21 @@ impl Gateway {
         let _ = tokio::task::spawn_blocking(move || state.ingest.sink().shutdown()).await;
         tracing::info!("sink flushed and closed");
     }
+}
+
+/// SPEC §8: a keys file readable by group or others is warned about.
+fn warn_if_readable(config: &AuthConfig) {
+    #[cfg(unix)]
+    if let Some(path) = &config.keys_file {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), mode = format!("{:o}", m.permissions().mode() & 0o777), "the keys file is readable by group or others; chmod 600 it");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = config;
 }
 
 fn spawn_housekeeping(

@@ -11,6 +11,11 @@
 //! - **flood** (`--concurrency C --duration D`): `C` requests in flight over
 //!   keep-alive connections, bodies pre-generated, as fast as the gateway answers.
 //!
+//! Every mode can authenticate ([`Credentials`] from `--api-key`, `--secret`,
+//! `--auth key|hmac`, SPEC §8; HMAC signatures as in [`signature`]), speaks
+//! https with a private CA (`--ca`), and answers `429` by waiting
+//! `Retry-After` and resending the batch, re-signed (`--max-retries`).
+//!
 //! Paced and flood runs end with one JSON summary line (see [`Stats::summary`]).
 //! Every generator knows what the gateway should count for each body
 //! ([`Expect`]), which `--report` and the summary expose for tests.
@@ -25,27 +30,38 @@
 //! ```
 //!
 //! # Layout
-//! - `cli`: shared flags and mode selection.
+//! - `cli`: shared flags, their parsers, and mode selection.
+//! - `auth`: credentials, key-mode headers and HMAC request signing.
 //! - `gen`: the five generators and their vocabulary.
-//! - `client`: the keep-alive HTTP client.
-//! - `run`: single, paced and flood modes, progress line.
+//! - `client`: the keep-alive HTTP client and its target.
+//! - `tls`: the `--ca` trust store and the TLS connector.
+//! - `run`: single, paced and flood modes, 429 retries, progress line.
 //! - `stats`: counters, latency histogram, summary.
 
 #![deny(missing_docs)]
 
+mod auth;
 mod cli;
 mod client;
 mod gen;
 mod run;
 mod stats;
+mod tls;
 
+pub use auth::{
+    body_digest, nonce, signature, timestamp, AuthError, AuthMode, BodyDigest, Credentials, Secret,
+};
 pub use cli::{
     parse_duration, parse_ratio, CommonArgs, Mode, Plan, StartTime, UsageError, DEFAULT_URL,
 };
-pub use client::{root_cause, Reply, SendError, Sender, Target, TargetError};
+pub use client::{
+    parse_retry_after, root_cause, Payload, Reply, SendError, Sender, Target, TargetError,
+    MAX_RETRY_AFTER_SECS,
+};
 pub use gen::{
     Batch, Clock, CsvGenerator, Expect, GenConfig, Generator, JsonGenerator, MinimalGenerator,
     NoiseGenerator, SyslogGenerator, SEEDED_START_US,
 };
 pub use run::main_with;
 pub use stats::{reported_counts, Histogram, Stats};
+pub use tls::TlsError;

@@ -121,7 +121,9 @@ pub struct Stats {
     pub expected: Expect,
     /// What the gateway reported in its 2xx answers.
     pub reported: Expect,
-    /// Request latencies (answered requests only).
+    /// Requests answered `429` and sent again after `Retry-After` (also in `requests`).
+    pub retries_429: u64,
+    /// Request latencies (answered requests only, retried ones included).
     pub latency: Histogram,
 }
 
@@ -140,6 +142,14 @@ impl Stats {
         }
     }
 
+    /// Counts a request answered `429` whose batch is sent again (its records
+    /// are counted once, by the final answer).
+    pub fn retried(&mut self, latency: Duration) {
+        self.requests += 1;
+        self.retries_429 += 1;
+        self.latency.record(latency);
+    }
+
     /// Counts a request of `batch` that got no response.
     pub fn failed(&mut self, batch: &Expect) {
         self.requests += 1;
@@ -156,6 +166,7 @@ impl Stats {
             *self.rejected.entry(*k).or_default() += v;
         }
         self.failed += other.failed;
+        self.retries_429 += other.retries_429;
         self.expected.add(&other.expected);
         self.reported.add(&other.reported);
         self.latency.merge(&other.latency);
@@ -184,6 +195,7 @@ impl Stats {
             "accepted": self.accepted,
             "rejected": rejected,
             "failed": self.failed,
+            "retries_429": self.retries_429,
             "records_per_sec": (rate * 10.0).round() / 10.0,
             "latency_ms": {
                 "p50": ms(self.latency.quantile(0.50)),
@@ -284,12 +296,15 @@ mod tests {
         );
         let mut b = Stats::default();
         b.failed(&batch);
+        b.retried(Duration::from_millis(2));
         a.merge(&b);
         let s = a.summary("emit_json", "flood", 7, Duration::from_secs(2));
         assert_eq!(s["sent"], 30);
         assert_eq!(s["accepted"], 10);
         assert_eq!(s["rejected"]["503"], 10);
         assert_eq!(s["failed"], 10);
+        assert_eq!(s["retries_429"], 1);
+        assert_eq!(s["requests"], 4);
         assert_eq!(s["records_per_sec"], 5.0);
         assert_eq!(s["expected"], s["reported"]);
         assert!(s["latency_ms"]["p99"].as_f64().unwrap() > 2.5);

@@ -560,3 +560,101 @@ fn metrics_auth_needs_a_read_key() {
     );
     assert_eq!(writer.status, 403, "an ingest-only key may not read");
 }
+
+fn emit(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(logops_e2e::bin_path("emit_json"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LOGOPS_") {
+            c.env_remove(k);
+        }
+    }
+    c.args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("emit_json")
+}
+
+/// Our emitters sign in both modes (flags or `LOGOPS_*` env), and back off on
+/// 429 by `Retry-After` instead of failing.
+#[test]
+fn emitters_authenticate_in_both_modes_and_back_off_on_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path(), KEYS);
+    for mode in ["key", "hmac"] {
+        let gw = gateway(mode, &keys);
+        let url = gw.url("/v1/logs");
+        let out = emit(
+            &[
+                "--url",
+                &url,
+                "-n",
+                "25",
+                "--seed",
+                "1",
+                "--api-key",
+                "acme-ingest",
+                "--secret",
+                "acme-secret",
+                "--auth",
+                mode,
+            ],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let out = emit(
+            &["--url", &url, "-n", "25", "--seed", "2"],
+            &[
+                ("LOGOPS_API_KEY", "acme-ingest"),
+                ("LOGOPS_SECRET", "acme-secret"),
+                ("LOGOPS_AUTH", mode),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{mode} via env: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let out = emit(&["--url", &url, "-n", "5"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{mode}: unauthenticated must fail"
+        );
+        assert_eq!(stored_lines(&gw.sink_dir.join("acme")).len(), 50, "{mode}");
+    }
+    let gw = gateway("hmac", &keys);
+    let url = gw.url("/v1/logs");
+    let limited = [
+        "--url",
+        url.as_str(),
+        "-n",
+        "15",
+        "--api-key",
+        "limited",
+        "--secret",
+        "limited-secret",
+    ];
+    assert!(emit(&limited, &[]).status.success());
+    let started = std::time::Instant::now();
+    let out = emit(&limited, &[]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it waited for Retry-After"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("429"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stored_lines(&gw.sink_dir.join("acme")).len(), 30);
+}

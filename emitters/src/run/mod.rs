@@ -2,12 +2,14 @@
 //! batch, a paced stream or a flood, and report.
 //!
 //! Exit codes: 0 success; 1 single batch answered non-2xx, or a paced/flood run
-//! where requests failed or nothing was accepted; 2 bad flags or gateway
-//! unreachable (one `error: ...` line on stderr).
+//! where requests failed or nothing was accepted; 2 bad flags (credentials and
+//! `--ca` included), gateway unreachable or TLS handshake refused (one
+//! `error: ...` line on stderr).
 
 mod flood;
 mod paced;
 mod progress;
+mod retry;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -63,14 +65,9 @@ where
         return ExitCode::SUCCESS;
     }
     let emitter = args.emitter.as_deref().unwrap_or(name);
-    let target = match Target::new(
-        &args.url,
-        gen.content_type(),
-        emitter,
-        args.scenario_id.as_deref(),
-    ) {
+    let target = match build_target(args, gen.content_type(), emitter) {
         Ok(t) => t,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => return fail(&e),
     };
     let runtime = if args.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -87,6 +84,26 @@ where
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(run(emitter, args, &plan, target, &mut gen))
+}
+
+/// The validated URL, headers, credentials and TLS settings.
+fn build_target(
+    args: &CommonArgs,
+    content_type: &'static str,
+    emitter: &str,
+) -> Result<Target, String> {
+    let creds = args.credentials().map_err(|e| e.to_string())?;
+    Target::new(
+        &args.url,
+        content_type,
+        emitter,
+        args.scenario_id.as_deref(),
+    )
+    .map_err(|e| e.to_string())?
+    .with_auth(&creds)
+    .map_err(|e| e.to_string())?
+    .with_ca(args.ca.as_deref())
+    .map_err(|e| e.to_string())
 }
 
 fn fail(msg: &str) -> ExitCode {
@@ -130,10 +147,10 @@ async fn run(
             },
         ),
     };
-    if let Err(cause) = preflight(&target).await {
-        return fail(&format!("cannot reach {}: {cause}", target.url()));
-    }
     let sender = Sender::new(target, pool, args.timeout);
+    if let Err(e) = sender.preflight().await {
+        return fail(&e.to_string());
+    }
     let live = Arc::new(Live::default());
     let printer = progress::spawn(live.clone(), args.quiet);
     let ctrl_c = {
@@ -158,12 +175,25 @@ async fn run(
                 in_flight,
                 jitter,
                 seed: plan.gen.seed,
+                max_retries: args.max_retries,
             };
             paced::run(sender, gen, &pace, limits, live.clone()).await
         }
         Mode::Flood {
             concurrency, batch, ..
-        } => flood::run(sender, gen, concurrency, batch, limits, live.clone()).await,
+        } => {
+            let retries = args.max_retries;
+            flood::run(
+                sender,
+                gen,
+                concurrency,
+                batch,
+                limits,
+                retries,
+                live.clone(),
+            )
+            .await
+        }
         Mode::Single { .. } => unreachable!("handled above"),
     };
     live.stop.store(true, Relaxed);
@@ -187,17 +217,6 @@ fn run_exit(stats: &Stats) -> ExitCode {
     }
 }
 
-/// One TCP connect to the gateway before a long run, so an unreachable gateway
-/// is one clear error instead of a run full of failures.
-async fn preflight(target: &Target) -> Result<(), String> {
-    let connect = tokio::net::TcpStream::connect(target.authority());
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(crate::client::root_cause(&e)),
-        Err(_) => Err("connect timed out".to_string()),
-    }
-}
-
 async fn single(
     args: &CommonArgs,
     target: Target,
@@ -206,7 +225,24 @@ async fn single(
 ) -> ExitCode {
     let batch = gen.batch(count);
     let sender = Sender::new(target, 1, args.timeout);
-    match sender.send(batch.body.clone()).await {
+    let payload = sender.prepare(batch.body.clone());
+    let policy = retry::Policy {
+        max_retries: args.max_retries,
+        deadline: None,
+    };
+    let note = |_: &crate::client::Reply, wait: Duration, n: u32| {
+        if !args.quiet {
+            eprintln!(
+                "note: 429 rate limited; retry {n} of {} in {} s",
+                args.max_retries,
+                wait.as_secs()
+            );
+        }
+    };
+    match retry::send(&sender, &payload, policy, None, note)
+        .await
+        .result
+    {
         Ok(reply) => {
             println!("status: {}", reply.status);
             println!("body: {}", String::from_utf8_lossy(&reply.body).trim_end());

@@ -3,7 +3,8 @@
 //!
 //! Batches are generated live (timestamps follow the clock), and each request
 //! runs in its own task, bounded by a semaphore so a slow gateway cannot pile
-//! up unbounded requests. If the bound is hit, sending waits, and a schedule more
+//! up unbounded requests; a `429` is retried after its `Retry-After` inside the
+//! batch's task (holding its slot). If the bound is hit, sending waits, and a schedule more
 //! than [`MAX_LAG`] behind is restarted rather than caught up in a burst.
 
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ use crate::gen::Generator;
 use crate::stats::Stats;
 
 use super::progress::Live;
-use super::Limits;
+use super::{retry, Limits};
 
 /// How far behind schedule the loop may fall before it stops catching up
 /// (small lags from timer granularity are caught up, so the average rate holds).
@@ -36,6 +37,8 @@ pub(crate) struct Pace {
     pub(crate) jitter: f64,
     /// Seed for the jitter (separate from the bodies' RNG).
     pub(crate) seed: u64,
+    /// `--max-retries` for `429` answers.
+    pub(crate) max_retries: u32,
 }
 
 /// Runs the paced loop; returns the stats and the elapsed time.
@@ -51,6 +54,10 @@ pub(crate) async fn run(
     let mut jitter_rng = ChaCha8Rng::seed_from_u64(pace.seed ^ 0x6a09_e667_f3bc_c908);
     let gap = pace.batch as f64 / pace.eps;
     let start = Instant::now();
+    let policy = retry::Policy {
+        max_retries: pace.max_retries,
+        deadline: limits.duration.map(|d| start + d),
+    };
     let mut offset = 0.0f64;
     let mut queued: u64 = 0;
     loop {
@@ -68,12 +75,15 @@ pub(crate) async fn run(
         };
         let (sender, stats, counters) = (sender.clone(), stats.clone(), live.clone());
         tokio::spawn(async move {
-            let t0 = Instant::now();
-            let result = sender.send(batch.body).await;
+            let payload = sender.prepare(batch.body);
+            let out = retry::send(&sender, &payload, policy, Some(&counters), |_, _, _| {}).await;
             let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-            match result {
+            for latency in out.retried {
+                s.retried(latency);
+            }
+            match out.result {
                 Ok(reply) => {
-                    s.answered(&batch.expect, reply.status, &reply.body, t0.elapsed());
+                    s.answered(&batch.expect, reply.status, &reply.body, out.latency);
                     counters.count(batch.expect.records, Some(reply.status));
                 }
                 Err(_) => {
@@ -105,7 +115,7 @@ pub(crate) async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
-            _ = wait_stop(&live) => break,
+            () = live.wait_stop() => break,
         }
     }
     // Wait for every request in flight.
@@ -113,11 +123,4 @@ pub(crate) async fn run(
     let elapsed = start.elapsed();
     let total = stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
     (total, elapsed)
-}
-
-/// Resolves once the stop flag is set (polled every 50 ms; only used while idle).
-async fn wait_stop(live: &Live) {
-    while !live.stopped() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

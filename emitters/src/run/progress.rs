@@ -32,6 +32,13 @@ impl Live {
     pub(crate) fn stopped(&self) -> bool {
         self.stop.load(Relaxed)
     }
+
+    /// Resolves once the stop flag is set (polled every 50 ms; only used while idle).
+    pub(crate) async fn wait_stop(&self) {
+        while !self.stopped() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Spawns the progress printer if stderr is a terminal; it ends when `live.stop` is set.

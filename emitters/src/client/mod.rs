@@ -1,22 +1,35 @@
 //! The HTTP side: one keep-alive client, built once, posting bodies to the
-//! gateway with the emitter's headers.
+//! gateway with the emitter's headers and credentials.
 //!
-//! Uses hyper-util's pooled client over HTTP/1.1 with `TCP_NODELAY`; the pool
-//! keeps up to `pool` idle connections, so `C` tasks in flight reuse `C`
-//! connections. Requests carry a precomputed set of headers and a `Full<Bytes>`
-//! body, so sending a pre-generated body costs a refcount, not a copy.
+//! Uses hyper-util's pooled client over HTTP/1.1 with `TCP_NODELAY` (and TLS
+//! for `https://`, see `tls`); the pool keeps up to `pool` idle connections,
+//! so `C` tasks in flight reuse `C` connections. Requests carry a precomputed
+//! set of headers and a `Full<Bytes>` body, so sending a pre-generated body
+//! costs a refcount, not a copy. A [`Payload`] carries the body's SHA-256 when
+//! requests are HMAC-signed, so only the signature headers are made per request.
 
 use std::error::Error as StdError;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Request, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper::header::{CONTENT_TYPE, RETRY_AFTER};
+use hyper::Request;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tower_service::Service;
+
+use crate::auth::{body_digest, BodyDigest};
+use crate::tls::{Connector, HandshakeError};
+
+mod target;
+
+pub use self::target::{Target, TargetError};
+
+/// Longest `Retry-After` honoured, in seconds.
+pub const MAX_RETRY_AFTER_SECS: u64 = 60;
 
 /// Why a request got no HTTP response.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +41,14 @@ pub enum SendError {
         /// The gateway URL.
         url: String,
         /// Short cause, e.g. `connection refused`.
+        cause: String,
+    },
+    /// The TLS handshake failed (untrusted certificate, wrong name, ...).
+    #[error("TLS with {url} failed: {cause}")]
+    Tls {
+        /// The gateway URL.
+        url: String,
+        /// What rustls said.
         cause: String,
     },
     /// No complete response within the request timeout.
@@ -48,126 +69,65 @@ pub enum SendError {
     },
 }
 
-/// A bad `--url` or header value.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TargetError {
-    /// Not an absolute `http://host[:port]/path` URL.
-    #[error("invalid --url {url:?}: {reason}")]
-    Url {
-        /// The given URL.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A header value with characters HTTP does not allow.
-    #[error("invalid {flag} value {value:?}: only visible ASCII is allowed in HTTP headers")]
-    Header {
-        /// The flag that gave it.
-        flag: &'static str,
-        /// The value.
-        value: String,
-    },
-}
-
-/// Where and how to post: URL, content type and the `X-Emitter`/`X-Scenario-Id` headers.
+/// A body ready to send: the bytes and, when requests are signed, their digest.
 #[derive(Debug, Clone)]
-pub struct Target {
-    uri: Uri,
-    url: String,
-    content_type: HeaderValue,
-    emitter: HeaderValue,
-    scenario: Option<HeaderValue>,
+pub struct Payload {
+    body: Bytes,
+    digest: Option<BodyDigest>,
 }
 
-impl Target {
-    /// Validates the URL (plain `http://` only) and header values.
-    ///
-    /// # Errors
-    /// [`TargetError`] naming the bad flag.
-    pub fn new(
-        url: &str,
-        content_type: &'static str,
-        emitter: &str,
-        scenario: Option<&str>,
-    ) -> Result<Self, TargetError> {
-        let bad = |reason: &str| TargetError::Url {
-            url: url.to_string(),
-            reason: reason.to_string(),
-        };
-        let uri: Uri = url
-            .parse()
-            .map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(bad(
-                    "https is not supported; use http:// (e.g. behind a TLS proxy)",
-                ))
-            }
-            _ => return Err(bad("expected http://host[:port]/path")),
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(bad("no host"));
-        }
-        let header = |flag: &'static str, v: &str| {
-            HeaderValue::from_str(v).map_err(|_| TargetError::Header {
-                flag,
-                value: v.to_string(),
-            })
-        };
-        Ok(Target {
-            uri,
-            url: url.to_string(),
-            content_type: HeaderValue::from_static(content_type),
-            emitter: header("--emitter", emitter)?,
-            scenario: scenario.map(|s| header("--scenario-id", s)).transpose()?,
-        })
-    }
-
-    /// The URL as given.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// `host:port` to connect to (port 80 when the URL has none).
-    pub fn authority(&self) -> String {
-        let host = self.uri.host().unwrap_or_default();
-        format!("{host}:{}", self.uri.port_u16().unwrap_or(80))
+impl Payload {
+    /// The body bytes.
+    pub fn body(&self) -> &Bytes {
+        &self.body
     }
 }
 
-/// A gateway answer: status and body.
+/// A gateway answer: status, `Retry-After` and body.
 #[derive(Debug, Clone)]
 pub struct Reply {
     /// HTTP status code.
     pub status: u16,
+    /// The `Retry-After` header as whole seconds (capped at
+    /// [`MAX_RETRY_AFTER_SECS`]); `None` when absent or not an integer.
+    pub retry_after: Option<Duration>,
     /// Response body.
     pub body: Bytes,
+}
+
+/// Parses a `Retry-After` value of whole seconds (`"3"`), capped at
+/// [`MAX_RETRY_AFTER_SECS`]; `None` for anything else (HTTP dates included).
+pub fn parse_retry_after(value: &[u8]) -> Option<Duration> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs = text.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)))
 }
 
 /// A pooled keep-alive client bound to one [`Target`]. Cheap to clone.
 #[derive(Clone)]
 pub struct Sender {
-    client: Client<HttpConnector, Full<Bytes>>,
-    target: std::sync::Arc<Target>,
+    client: Client<Connector, Full<Bytes>>,
+    connector: Connector,
+    target: Arc<Target>,
     timeout: Duration,
 }
 
 impl Sender {
     /// Builds the client once, keeping up to `pool` idle connections.
     pub fn new(target: Target, pool: usize, timeout: Duration) -> Self {
-        let mut conn = HttpConnector::new();
-        conn.set_nodelay(true);
-        conn.set_connect_timeout(Some(timeout.min(Duration::from_secs(5))));
+        let connector = Connector::new(target.tls.clone(), timeout.min(Duration::from_secs(5)));
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(pool.max(1))
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_timer(TokioTimer::new())
-            .build(conn);
+            .build(connector.clone());
         Sender {
             client,
-            target: std::sync::Arc::new(target),
+            connector,
+            target: Arc::new(target),
             timeout,
         }
     }
@@ -177,14 +137,48 @@ impl Sender {
         &self.target
     }
 
-    /// POSTs `body` and reads the whole response.
+    /// Wraps `body` for sending, hashing it once when requests are signed.
+    pub fn prepare(&self, body: Bytes) -> Payload {
+        let digest = self.target.signer.signs().then(|| body_digest(&body));
+        Payload { body, digest }
+    }
+
+    /// One connection (TCP, plus the TLS handshake for https) to the gateway,
+    /// so an unreachable gateway or an untrusted certificate is one clear
+    /// error before a long run.
+    ///
+    /// # Errors
+    /// [`SendError::Unreachable`], [`SendError::Tls`] or [`SendError::Timeout`].
+    pub async fn preflight(&self) -> Result<(), SendError> {
+        let mut connector = self.connector.clone();
+        let connect = connector.call(self.target.uri.clone());
+        match tokio::time::timeout(Duration::from_secs(5), connect).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.classify(&*e, true)),
+            Err(_) => Err(SendError::Unreachable {
+                url: self.target.url.clone(),
+                cause: "connect timed out".into(),
+            }),
+        }
+    }
+
+    /// Prepares and POSTs `body` once (see [`Sender::send_payload`]).
     ///
     /// # Errors
     /// [`SendError`] when no complete HTTP response arrived.
     pub async fn send(&self, body: Bytes) -> Result<Reply, SendError> {
+        self.send_payload(&self.prepare(body)).await
+    }
+
+    /// POSTs a prepared body (signed afresh when in HMAC mode) and reads the
+    /// whole response.
+    ///
+    /// # Errors
+    /// [`SendError`] when no complete HTTP response arrived.
+    pub async fn send_payload(&self, payload: &Payload) -> Result<Reply, SendError> {
         let t = &*self.target;
         let mut req = Request::post(t.uri.clone())
-            .body(Full::new(body))
+            .body(Full::new(payload.body.clone()))
             .expect("valid request parts");
         let headers = req.headers_mut();
         headers.insert(CONTENT_TYPE, t.content_type.clone());
@@ -192,6 +186,7 @@ impl Sender {
         if let Some(s) = &t.scenario {
             headers.insert("x-scenario-id", s.clone());
         }
+        t.signer.apply(headers, payload.digest.as_ref());
         let exchange = async {
             let resp = self
                 .client
@@ -199,13 +194,21 @@ impl Sender {
                 .await
                 .map_err(|e| self.classify(&e, e.is_connect()))?;
             let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| parse_retry_after(v.as_bytes()));
             let body = resp
                 .into_body()
                 .collect()
                 .await
                 .map_err(|e| self.classify(&e, false))?
                 .to_bytes();
-            Ok(Reply { status, body })
+            Ok(Reply {
+                status,
+                retry_after,
+                body,
+            })
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(r) => r,
@@ -218,6 +221,14 @@ impl Sender {
 
     fn classify(&self, err: &(dyn StdError + 'static), connect: bool) -> SendError {
         let url = self.target.url.clone();
+        let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+        while let Some(e) = cur {
+            if let Some(h) = e.downcast_ref::<HandshakeError>() {
+                let cause = h.cause.clone();
+                return SendError::Tls { url, cause };
+            }
+            cur = e.source();
+        }
         let cause = root_cause(err);
         if connect {
             SendError::Unreachable { url, cause }
@@ -263,27 +274,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn target_validates_url_and_headers() {
-        let t = Target::new(
-            "http://127.0.0.1:9/v1/logs",
-            "text/csv",
-            "emit_csv",
-            Some("s1"),
-        )
-        .unwrap();
-        assert_eq!(t.authority(), "127.0.0.1:9");
-        assert_eq!(
-            Target::new("http://localhost/v1/logs", "text/csv", "e", None)
-                .unwrap()
-                .authority(),
-            "localhost:80"
-        );
-        let e = Target::new("https://x/v1/logs", "text/csv", "e", None).unwrap_err();
-        assert!(e.to_string().contains("https is not supported"), "{e}");
-        assert!(Target::new("127.0.0.1:8080/v1/logs", "text/csv", "e", None).is_err());
-        assert!(Target::new("not a url", "text/csv", "e", None).is_err());
-        let e = Target::new("http://x/", "text/csv", "bad\nname", None).unwrap_err();
-        assert!(e.to_string().contains("--emitter"), "{e}");
+    fn retry_after_is_whole_seconds_capped() {
+        let secs = |v: &[u8]| parse_retry_after(v).map(|d| d.as_secs());
+        assert_eq!(secs(b"1"), Some(1));
+        assert_eq!(secs(b" 7 "), Some(7));
+        assert_eq!(secs(b"0"), Some(0));
+        assert_eq!(secs(b"3600"), Some(MAX_RETRY_AFTER_SECS));
+        assert_eq!(secs(b"99999999999999999999999"), Some(MAX_RETRY_AFTER_SECS));
+        assert_eq!(secs(b""), None);
+        assert_eq!(secs(b"-1"), None);
+        assert_eq!(secs(b"1.5"), None);
+        assert_eq!(secs(b"Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(secs(b"\xff"), None);
     }
 
     #[test]

@@ -1,17 +1,27 @@
-//! Command-line flags shared by every emitter (SPEC §7), their parsers, and
-//! the validation that turns them into a [`Plan`]: which mode to run, with what
-//! numbers, and which seed and clock the generator uses.
+//! Command-line flags shared by every emitter (SPEC §7, §8), and the
+//! validation that turns them into a [`Plan`]: which mode to run, with what
+//! numbers, and which seed and clock the generator uses (value parsers in
+//! `parse`). Credentials (`--api-key`, `--secret`, `--auth`) resolve through
+//! [`CommonArgs::credentials`]; the secret is never shown, not even as the
+//! `[env: ...]` value in `--help`.
 //!
 //! Mode selection: `--eps` → paced; otherwise `--concurrency` → flood;
 //! otherwise a single batch of `-n` records. In paced and flood modes `-n` caps
 //! the total number of records, and at least one of `--duration` / `-n` is
 //! required so every run ends by itself.
 
+mod parse;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::{AuthError, AuthMode, Credentials, Secret};
 use crate::gen::{Clock, GenConfig, SEEDED_START_US};
+
+pub use self::parse::{parse_duration, parse_ratio};
+use self::parse::{parse_eps, parse_jitter, parse_positive, parse_start_time};
 
 /// Default `--url`.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/v1/logs";
@@ -25,9 +35,38 @@ pub const DEFAULT_PACED_IN_FLIGHT: usize = 8;
 /// Flags every emitter takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Gateway ingest URL (plain http).
+    /// Gateway ingest URL: http://, or https:// with --ca.
     #[arg(long, env = "LOGOPS_URL", default_value = DEFAULT_URL)]
     pub url: String,
+
+    /// API key id, sent as `X-Api-Key` (with --auth key or hmac).
+    #[arg(long, env = "LOGOPS_API_KEY", value_name = "ID")]
+    pub api_key: Option<String>,
+
+    /// The key's secret: the bearer token (--auth key) or the HMAC key (--auth
+    /// hmac). Never printed.
+    #[arg(
+        long,
+        env = "LOGOPS_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<Secret>,
+
+    /// How requests authenticate [default: hmac when --api-key and --secret
+    /// are both given, else none].
+    #[arg(long, env = "LOGOPS_AUTH", value_enum, value_name = "MODE")]
+    pub auth: Option<AuthMode>,
+
+    /// Times one batch is sent again after `429` (waiting `Retry-After`)
+    /// before it counts as rejected.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_retries: u32,
+
+    /// PEM file of the CA certificate(s) to trust for an https:// --url
+    /// (only these: no system roots are used).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 
     /// Records in the single batch; in paced/flood modes, stop after this many records.
     #[arg(short = 'n', long = "count", value_name = "N")]
@@ -154,6 +193,15 @@ pub struct Plan {
 pub struct UsageError(pub String);
 
 impl CommonArgs {
+    /// The credentials `--auth`, `--api-key` and `--secret` (or their
+    /// environment keys) ask for.
+    ///
+    /// # Errors
+    /// [`AuthError`] when a mode lacks its key or secret, or only one is given.
+    pub fn credentials(&self) -> Result<Credentials, AuthError> {
+        Credentials::resolve(self.auth, self.api_key.as_deref(), self.secret.as_ref())
+    }
+
     /// Validates the flags and picks the mode.
     ///
     /// # Errors
@@ -211,82 +259,6 @@ impl CommonArgs {
     }
 }
 
-/// Parses `10s`, `500ms`, `2m`, `1h`, `1.5s` or plain seconds (`10`).
-///
-/// # Errors
-/// A message saying what is accepted.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| {
-        format!("invalid duration {s:?}: expected e.g. 10s, 500ms, 2m or plain seconds")
-    })?;
-    let scale = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "invalid duration unit {other:?} in {s:?}: use ms, s, m or h"
-            ))
-        }
-    };
-    let secs = value * scale;
-    if !secs.is_finite() || secs <= 0.0 || secs > 7.0 * 86_400.0 {
-        return Err(format!(
-            "invalid duration {s:?}: must be above 0 and at most 7 days"
-        ));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Parses a ratio in `0..=1` (`--partial-ratio`, `--chaos`).
-///
-/// # Errors
-/// A message when it is not a number in range.
-pub fn parse_ratio(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a number between 0 and 1")),
-    }
-}
-
-fn parse_jitter(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a number in 0..1 (e.g. 0.2 for ±20%)")),
-    }
-}
-
-fn parse_positive(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(v) if v > 0 => Ok(v),
-        _ => Err(format!("{s:?} is not a whole number above 0")),
-    }
-}
-
-fn parse_eps(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
-        _ => Err(format!("{s:?} is not a rate above 0 records/s")),
-    }
-}
-
-fn parse_start_time(s: &str) -> Result<StartTime, String> {
-    if s.trim().eq_ignore_ascii_case("now") {
-        return Ok(StartTime::Now);
-    }
-    let dt = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|e| {
-            format!("{s:?} is not `now` or an RFC 3339 time like 2026-03-01T12:00:00Z ({e})")
-        })?;
-    Ok(StartTime::At((dt.unix_timestamp_nanos() / 1000) as i64))
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -304,19 +276,6 @@ mod tests {
         v.extend_from_slice(args);
         let t = T::try_parse_from(v).map_err(|e| e.to_string())?;
         t.c.plan().map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("10 parsecs").unwrap_err().contains("unit"));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("-3s").is_err());
-        assert!(parse_duration("").is_err());
     }
 
     #[test]
@@ -360,6 +319,24 @@ mod tests {
         assert!(plan(&["--eps", "0", "--duration", "1s"]).is_err());
         assert!(plan(&["--concurrency", "0", "-n", "5"]).is_err());
         assert!(plan(&["--jitter", "1.5", "--eps", "5", "-n", "5"]).is_err());
+    }
+
+    fn args(v: &[&str]) -> CommonArgs {
+        let mut all = vec!["emit_test"];
+        all.extend_from_slice(v);
+        T::try_parse_from(all).unwrap().c
+    }
+
+    #[test]
+    fn auth_flags() {
+        let a = args(&["--api-key", "demo-pub-1", "--secret", "demo-priv-1"]);
+        assert!(matches!(a.credentials().unwrap(), Credentials::Hmac { .. }));
+        assert!(!format!("{a:?}").contains("demo-priv-1"));
+        let a = args(&["--api-key", "k", "--secret", "s", "--auth", "key"]);
+        assert!(matches!(a.credentials().unwrap(), Credentials::Key { .. }));
+        assert_eq!(args(&[]).max_retries, 5);
+        assert!(args(&["--auth", "hmac"]).credentials().is_err());
+        assert!(T::try_parse_from(["emit_test", "--auth", "bearer"]).is_err());
     }
 
     #[test]

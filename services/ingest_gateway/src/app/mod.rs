@@ -59,6 +59,7 @@ impl Gateway {
             state: Arc::new(AppState {
                 server: config.server,
                 auth: Arc::new(Auth::new(config.auth)),
+                tls: config.tls,
                 ingest,
                 metrics,
             }),
@@ -83,10 +84,14 @@ impl Gateway {
             );
         }
         #[cfg(unix)]
-        if self.state.auth.enabled() {
+        if self.state.auth.enabled() || self.state.tls.is_some() {
             // The SIGHUP handler is in place before "listening" is logged.
             let hangup = reload::hangup_signal();
-            tokio::spawn(reload::keys_task(Arc::clone(&self.state), hangup, stop_rx));
+            tokio::spawn(reload::reload_task(
+                Arc::clone(&self.state),
+                hangup,
+                stop_rx,
+            ));
         }
         if let Ok(addr) = listener.local_addr() {
             let sink = self.state.ingest.sink().describe();
@@ -96,7 +101,8 @@ impl Gateway {
                 auth = ?self.state.auth.config().mode,
                 sink = sink.kind,
                 sink_dir = %sink.dir.map(|d| d.display().to_string()).unwrap_or_else(|| "off".into()),
-                "listening on http://{addr}"
+                "listening on {}://{addr}",
+                if self.state.tls.is_some() { "https" } else { "http" }
             );
         }
         http::serve(listener, Arc::clone(&self.state), shutdown).await;

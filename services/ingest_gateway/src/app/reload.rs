@@ -1,7 +1,7 @@
-//! Reloading the keys file: on `SIGHUP`, and when the file changes (its
-//! modification time or size, polled every [`POLL`]). A file that fails to
-//! load is logged and counted (`logops_keys_reload_errors_total`); the keys
-//! in force stay.
+//! Reloading on `SIGHUP`: the keys file (also when it changes: its
+//! modification time or size, polled every [`POLL`]) and the TLS certificate
+//! and key. A file that fails to load is logged (and, for keys, counted in
+//! `logops_keys_reload_errors_total`); what is in force stays.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,6 +20,9 @@ fn stamp(state: &AppState) -> Option<(SystemTime, u64)> {
 }
 
 fn reload(state: &AppState, why: &str) {
+    if !state.auth.enabled() {
+        return;
+    }
     match state.auth.reload() {
         Ok(n) => tracing::info!(keys = n, trigger = why, "keys file reloaded"),
         Err(e) => {
@@ -41,7 +44,7 @@ pub(super) fn hangup_signal() -> Option<tokio::signal::unix::Signal> {
 
 /// Runs until `stop` changes.
 #[cfg(unix)]
-pub(super) async fn keys_task(
+pub(super) async fn reload_task(
     state: Arc<AppState>,
     mut hup: Option<tokio::signal::unix::Signal>,
     mut stop: watch::Receiver<bool>,
@@ -62,6 +65,12 @@ pub(super) async fn keys_task(
             () = hangup => {
                 last = stamp(&state);
                 reload(&state, "SIGHUP");
+                if let Some(tls) = &state.tls {
+                    match tls.reload() {
+                        Ok(()) => tracing::info!("TLS certificate and key reloaded"),
+                        Err(e) => tracing::error!("TLS files refused, the previous ones stay in force: {e}"),
+                    }
+                }
             }
             _ = tick.tick() => {
                 let now = stamp(&state);

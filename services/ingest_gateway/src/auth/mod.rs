@@ -173,6 +173,9 @@ pub struct Head<'a> {
     pub path: &'a str,
     /// The headers.
     pub headers: &'a HeaderMap,
+    /// The subject CN of the client's TLS certificate (verified against
+    /// `LOGOPS_TLS_CLIENT_CA`), if it presented one.
+    pub peer_cn: Option<&'a str>,
 }
 
 /// The authenticator: the keys in force, the buckets, the nonce cache.
@@ -275,7 +278,11 @@ impl Auth {
         }
         let keys = Arc::clone(&self.keys.read().unwrap_or_else(|p| p.into_inner()));
         let signed = head.headers.contains_key("x-signature");
-        let (key, body_sha256) = if mode == AuthMode::Hmac && (signed || !allow_key_headers) {
+        let by_cert = head.peer_cn.and_then(|cn| keys.by_id.get(cn)).cloned();
+        let (key, body_sha256) = if let Some(key) = by_cert {
+            // A client certificate the CA signed, naming a key id: that key.
+            (key, None)
+        } else if mode == AuthMode::Hmac && (signed || !allow_key_headers) {
             self.verify_hmac(head, &keys)?
         } else {
             (verify_key(head.headers, &keys)?, None)

@@ -43,6 +43,7 @@ fn head(h: &HeaderMap) -> Head<'_> {
         method: "POST",
         path: "/v1/logs",
         headers: h,
+        peer_cn: None,
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::auth::{self, AuthConfig, AuthMode, KeysError};
 use crate::housekeeping::{self, HousekeepingConfig, Settings};
+use crate::http::tls::{Tls, TlsError, TlsFiles};
 use crate::http::{self, ServerConfig};
 use crate::ingest::{self, Limits};
 use crate::pii::{self, Crypt, PiiConfig};
@@ -61,6 +62,9 @@ pub enum ConfigError {
     /// Encryption is on but the key is missing or invalid.
     #[error("LOGOPS_SECRET_KEY: {0} (required because LOGOPS_ENCRYPT_PII=true; generate one with logops-keygen)")]
     SecretKey(String),
+    /// A TLS file is missing or invalid.
+    #[error("TLS (LOGOPS_TLS_CERT / LOGOPS_TLS_KEY / LOGOPS_TLS_CLIENT_CA): {0}")]
+    Tls(#[from] TlsError),
     /// The keys file is missing or invalid (names the file and line).
     #[error("LOGOPS_KEYS_FILE: {0}")]
     Keys(#[from] KeysError),
@@ -85,6 +89,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Access control.
     pub auth: AuthConfig,
+    /// HTTPS, validated at load (`None`: plain HTTP).
+    pub tls: Option<Arc<Tls>>,
     /// Body, batch and in-flight limits.
     pub limits: Limits,
     /// Masking and encryption.
@@ -152,6 +158,7 @@ impl Config {
                 )? as u64),
             },
             auth: auth_section(&p)?,
+            tls: tls_section(&p)?,
             limits: Limits {
                 max_body_bytes: p
                     .positive("LOGOPS_MAX_BODY_BYTES", ingest::DEFAULT_MAX_BODY_BYTES)?,
@@ -204,6 +211,30 @@ impl Config {
             },
             max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", DEFAULT_MAX_LABEL_VALUES)?,
         })
+    }
+}
+
+/// `LOGOPS_TLS_CERT` + `LOGOPS_TLS_KEY` (both or neither), `LOGOPS_TLS_CLIENT_CA`.
+fn tls_section(p: &parse::Reader<'_>) -> Result<Option<Arc<Tls>>, ConfigError> {
+    let (cert, key) = (p.get("LOGOPS_TLS_CERT"), p.get("LOGOPS_TLS_KEY"));
+    let client_ca = p.get("LOGOPS_TLS_CLIENT_CA").map(PathBuf::from);
+    match (cert, key) {
+        (None, None) if client_ca.is_none() => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(Arc::new(Tls::new(TlsFiles {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+            client_ca,
+        })?))),
+        (_, None) => Err(ConfigError::Invalid {
+            key: "LOGOPS_TLS_KEY",
+            value: String::new(),
+            expected: "the PEM private key (required with LOGOPS_TLS_CERT or LOGOPS_TLS_CLIENT_CA)",
+        }),
+        (None, _) => Err(ConfigError::Invalid {
+            key: "LOGOPS_TLS_CERT",
+            value: p.get("LOGOPS_TLS_CERT").unwrap_or("").to_string(),
+            expected: "the PEM certificate chain (required with LOGOPS_TLS_KEY)",
+        }),
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod body;
 pub mod error;
 mod routes;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub server: ServerConfig,
     /// Who may do what.
     pub auth: Arc<Auth>,
+    /// HTTPS, when `LOGOPS_TLS_CERT` and `LOGOPS_TLS_KEY` are set.
+    pub tls: Option<Arc<tls::Tls>>,
     /// The way into the pipeline and the sink.
     pub ingest: IngestService,
     /// The metrics registry.
@@ -86,6 +89,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(state.server.read_timeout)
         .max_buf_size(64 * 1024);
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -104,16 +108,26 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let st = Arc::clone(&state);
-        let svc = service_fn(move |req| {
-            let st = Arc::clone(&st);
-            async move { Ok::<_, Infallible>(routes::handle(req, &st).await) }
-        });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-        let watched = graceful.watch(conn.into_owned());
+        let (st, builder, watcher) = (Arc::clone(&state), Arc::clone(&builder), graceful.watcher());
+        let acceptor = state
+            .tls
+            .as_ref()
+            .map(|t| tokio_rustls::TlsAcceptor::from(t.current()));
         tokio::spawn(async move {
-            if let Err(e) = watched.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            match acceptor {
+                None => serve_conn(&builder, watcher, TokioIo::new(stream), st, None).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(st.server.read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls)) => {
+                            let cn = tls::peer_common_name(tls.get_ref().1).map(Arc::<str>::from);
+                            serve_conn(&builder, watcher, TokioIo::new(tls), st, cn).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -125,6 +139,26 @@ pub async fn serve(
         () = tokio::time::sleep(state.server.shutdown_timeout) => {
             tracing::warn!(timeout_s = state.server.shutdown_timeout.as_secs(), "shutdown timeout: closing remaining connections");
         }
+    }
+}
+
+/// Serves one connection (plain or TLS) until it ends or shutdown drains it.
+async fn serve_conn<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: TokioIo<I>,
+    state: Arc<AppState>,
+    peer_cn: Option<Arc<str>>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        let (st, peer) = (Arc::clone(&state), peer_cn.clone());
+        async move { Ok::<_, Infallible>(routes::handle(req, &st, peer.as_deref()).await) }
+    });
+    let conn = builder.serve_connection_with_upgrades(io, svc);
+    if let Err(e) = watcher.watch(conn.into_owned()).await {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }
 

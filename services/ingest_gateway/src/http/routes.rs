@@ -16,13 +16,17 @@ use crate::pipeline::levels_object;
 use crate::quota::Quota;
 
 /// Dispatches one request.
-pub(super) async fn handle(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes>> {
+pub(super) async fn handle(
+    req: Request<Incoming>,
+    state: &AppState,
+    peer_cn: Option<&str>,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let refused = match (req.method(), path) {
         // `/`: Fluent Bit's `http` output posts there by default.
-        (&Method::POST, "/v1/logs" | "/ingest" | "/") => return ingest(req, state).await,
+        (&Method::POST, "/v1/logs" | "/ingest" | "/") => return ingest(req, state, peer_cn).await,
         (&Method::GET | &Method::HEAD, "/healthz") => return healthz(state),
-        (&Method::GET, "/metrics") => match metrics_allowed(&req, state) {
+        (&Method::GET, "/metrics") => match metrics_allowed(&req, state, peer_cn) {
             Ok(()) => return metrics(state),
             Err(e) => e,
         },
@@ -37,7 +41,11 @@ pub(super) async fn handle(req: Request<Incoming>, state: &AppState) -> Response
 
 /// `/metrics` is open unless `LOGOPS_METRICS_AUTH=true`; then it needs a
 /// read (or admin) key, in key-mode headers even when `LOGOPS_AUTH=hmac`.
-fn metrics_allowed(req: &Request<Incoming>, state: &AppState) -> Result<(), ApiError> {
+fn metrics_allowed(
+    req: &Request<Incoming>,
+    state: &AppState,
+    peer_cn: Option<&str>,
+) -> Result<(), ApiError> {
     if !(state.auth.enabled() && state.auth.config().metrics_auth) {
         return Ok(());
     }
@@ -45,6 +53,7 @@ fn metrics_allowed(req: &Request<Incoming>, state: &AppState) -> Result<(), ApiE
         method: req.method().as_str(),
         path: req.uri().path(),
         headers: req.headers(),
+        peer_cn,
     };
     let principal = state.auth.authenticate(head, true).inspect_err(|e| {
         if let AuthError::Unauthorized(r) = e {
@@ -76,7 +85,11 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter(|v| !v.is_empty())
 }
 
-async fn ingest(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes>> {
+async fn ingest(
+    req: Request<Incoming>,
+    state: &AppState,
+    peer_cn: Option<&str>,
+) -> Response<Full<Bytes>> {
     let (parts, mut body) = req.into_parts();
     let headers = &parts.headers;
     let scenario = header_str(headers, "x-scenario-id")
@@ -90,6 +103,7 @@ async fn ingest(req: Request<Incoming>, state: &AppState) -> Response<Full<Bytes
         method: parts.method.as_str(),
         path: parts.uri.path(),
         headers,
+        peer_cn,
     };
     // Authentication, then the rate limit, then the body (SPEC §8).
     let principal = match state.auth.authenticate(head, false) {

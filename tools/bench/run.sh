@@ -7,11 +7,12 @@
 # gateway's peak RSS (VmHWM).
 #
 # Usage: tools/bench/run.sh [DURATION_S=20] [CONNECTIONS=32] [CASES...]
-#   CASES: mask_always encrypt_always syslog csv server_json overload (default: all)
+#   CASES: mask_always encrypt_always syslog csv server_json overload
+#          key_always hmac_always tls_always (default: all)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DUR="${1:-20}"; CONN="${2:-32}"; shift $(( $# > 2 ? 2 : $# )) || true
-CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv server_json overload)
+CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv server_json overload key_always hmac_always tls_always)
 BATCH=100
 
 cd "$root"
@@ -31,7 +32,7 @@ start_gateway() { # env assignments...; sets GW_PID, GW_ADDR
         LOGOPS_LOG_LEVEL=info "$@" "$bin/logops-gateway" 2>"$tmp/gateway.log" &
     GW_PID=$!
     for _ in $(seq 1 100); do
-        GW_ADDR="$(grep -o 'listening on http://[0-9.:]*' "$tmp/gateway.log" 2>/dev/null | head -1 | sed 's#.*http://##')" || true
+        GW_ADDR="$(grep -o 'listening on https\{0,1\}://[0-9.:]*' "$tmp/gateway.log" 2>/dev/null | head -1 | sed 's#.*://##')" || true
         [ -n "$GW_ADDR" ] && return 0
         sleep 0.1
     done
@@ -65,7 +66,7 @@ run_case() { # name emitter extra-emitter-args -- gateway env...
     local name="$1" emitter="$2"; shift 2
     local eargs=(); while [ "$1" != "--" ]; do eargs+=("$1"); shift; done; shift
     start_gateway "$@"
-    "$bin/$emitter" --url "http://$GW_ADDR/v1/logs" --concurrency "$CONN" --duration "${DUR}s" \
+    "$bin/$emitter" --url "${SCHEME:-http}://$GW_ADDR/v1/logs" --concurrency "$CONN" --duration "${DUR}s" \
         --batch-size "$BATCH" --seed 42 "${eargs[@]}" >"$tmp/summary.json" 2>"$tmp/emitter.log"
     local rss; rss="$(stop_gateway)"
     report "$name" "$tmp/summary.json" "$rss" "${NOTES:-}"
@@ -74,6 +75,17 @@ run_case() { # name emitter extra-emitter-args -- gateway env...
 }
 
 KEY="$("$bin/logops-keygen" 2>/dev/null)"
+# Access control and TLS material for the auth cases, in a temp dir of this run.
+secrets="$(mktemp -d)"; trap 'rm -rf "$secrets"' EXIT
+printf '[[key]]\nid = "bench"\nsecret = "bench-secret-0123456789"\n' >"$secrets/keys.toml"; chmod 600 "$secrets/keys.toml"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=bench-ca \
+    -keyout "$secrets/ca.key" -out "$secrets/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+    -keyout "$secrets/server.key" -out "$secrets/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$secrets/san.ext"
+openssl x509 -req -in "$secrets/server.csr" -CA "$secrets/ca.pem" -CAkey "$secrets/ca.key" -CAcreateserial \
+    -days 1 -extfile "$secrets/san.ext" -out "$secrets/server.pem" 2>/dev/null
+AUTH=(--api-key bench --secret bench-secret-0123456789)
 for c in "${CASES[@]}"; do
     case "$c" in
         mask_always)    NOTES="json ~150 B/record, mask, fsync=always" run_case "$c" emit_json --compact -- LOGOPS_FSYNC=always ;;
@@ -82,6 +94,9 @@ for c in "${CASES[@]}"; do
         syslog)         NOTES="text/plain, mask, fsync=always" run_case "$c" emit_syslog -- LOGOPS_FSYNC=always ;;
         csv)            NOTES="text/csv, mask, fsync=always" run_case "$c" emit_csv -- LOGOPS_FSYNC=always ;;
         overload)       NOTES="json ~150 B, 4x connections ($((CONN * 4)))" CONN=$((CONN * 4)) run_case "$c" emit_json --compact -- LOGOPS_FSYNC=always ;;
+        key_always)     NOTES="as mask_always, LOGOPS_AUTH=key (bearer)" run_case "$c" emit_json --compact "${AUTH[@]}" --auth key -- LOGOPS_FSYNC=always LOGOPS_AUTH=key "LOGOPS_KEYS_FILE=$secrets/keys.toml" ;;
+        hmac_always)    NOTES="as mask_always, LOGOPS_AUTH=hmac, every request signed" run_case "$c" emit_json --compact "${AUTH[@]}" --auth hmac -- LOGOPS_FSYNC=always LOGOPS_AUTH=hmac "LOGOPS_KEYS_FILE=$secrets/keys.toml" LOGOPS_AUTH_NONCE_CACHE=100000000 ;;
+        tls_always)     NOTES="as mask_always over HTTPS (keep-alive)" SCHEME=https run_case "$c" emit_json --compact --ca "$secrets/ca.pem" -- LOGOPS_FSYNC=always "LOGOPS_TLS_CERT=$secrets/server.pem" "LOGOPS_TLS_KEY=$secrets/server.key" ;;
         *) echo "unknown case $c"; exit 2 ;;
     esac
 done

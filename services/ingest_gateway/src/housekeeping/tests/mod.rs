@@ -305,3 +305,29 @@ async fn autorun_runs_at_start_then_every_interval_until_shutdown() {
     task.await.unwrap();
     assert!(names(&s.sink_dir).is_empty());
 }
+
+#[test]
+fn every_tenant_directory_is_kept_to_the_retention_and_archived_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sink = tmp.path().join("ingest");
+    populate(&sink);
+    let acme = sink.join("acme");
+    fs::create_dir_all(&acme).unwrap();
+    fs::write(acme.join("20250601.ndjson"), lines("acme-old", 3)).unwrap();
+    fs::write(acme.join("20250615.ndjson"), lines("acme-today", 3)).unwrap();
+    // Not a tenant name: never looked into.
+    fs::create_dir_all(sink.join("Not_A_Tenant")).unwrap();
+    fs::write(sink.join("Not_A_Tenant/20250601.ndjson"), b"keep\n").unwrap();
+    let s = settings(tmp.path(), 1, Mode::Zip);
+    let report = run(&s, TODAY, false);
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert!(!acme.join("20250601.ndjson").exists());
+    assert!(acme.join("20250615.ndjson").exists(), "today's file stays");
+    let entries = archive_entries(&s.archive_dir.join("acme/20250601.zip")).unwrap();
+    assert_eq!(entries.len(), 1, "the tenant's archive is its own");
+    assert!(
+        s.archive_dir.join("20250601.zip").exists(),
+        "the default tenant's archive"
+    );
+    assert!(sink.join("Not_A_Tenant/20250601.ndjson").exists());
+}

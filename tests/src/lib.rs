@@ -492,3 +492,13 @@ pub fn need_component(what: &str, available: bool) -> bool {
     eprintln!("NOT RUN: {what} is not available here (scripts/test installs it; in CI this fails)");
     false
 }
+
+/// [`need_component`] for a program: is `program` on the PATH (does
+/// `program <version_arg>` run and succeed)?
+pub fn need_program(program: &str, version_arg: &str) -> bool {
+    let ok = Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    need_component(program, ok)
+}

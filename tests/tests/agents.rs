@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use logops_e2e::{need_component, Gateway};
+use logops_e2e::{need_program, Gateway};
 use serde_json::Value;
 
 /// One captured request of `tests/fixtures/agents/<name>.jsonl`.
@@ -158,13 +158,7 @@ fn python_logging_httphandler_fixture_is_one_record_each_with_the_template_fille
 /// fix every record was lost silently (415).
 #[test]
 fn python_logging_httphandler_live() {
-    if !need_component(
-        "python3",
-        Command::new("python3")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-    ) {
+    if !need_program("python3", "-V") {
         return;
     }
     let gw = Gateway::builder().process().start();
@@ -197,13 +191,7 @@ fn python_logging_httphandler_live() {
 /// `curl -d` sends JSON as a form; the Python gateway took it as JSON.
 #[test]
 fn curl_dash_d_is_json() {
-    if !need_component(
-        "curl",
-        Command::new("curl")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-    ) {
+    if !need_program("curl", "--version") {
         return;
     }
     let gw = Gateway::builder().process().start();
@@ -234,13 +222,7 @@ fn curl_dash_d_is_json() {
 /// and at 3 MB against a 1 MB limit.
 #[test]
 fn early_413_reaches_a_client_that_writes_the_whole_body_first() {
-    if !need_component(
-        "python3",
-        Command::new("python3")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-    ) {
+    if !need_program("python3", "-V") {
         return;
     }
     let gw = Gateway::builder()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use logops_e2e::{need_component, parse_metrics, stored_lines, sum_samples, Gateway, Resp};
+use logops_e2e::{need_program, parse_metrics, stored_lines, sum_samples, Gateway, Resp};
 use logops_gateway::auth::hmac;
 use serde_json::Value;
 
@@ -217,75 +217,83 @@ fn base64_encode(s: &str) -> String {
 fn hmac_mode_every_failure_reason_and_nothing_written() {
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway("hmac", &keys_file(dir.path(), KEYS));
-    let ok = signed("acme-ingest", "acme-secret", "/v1/logs", BODY, "nonce-1");
+    let sign =
+        |secret: &str, path: &str, nonce: &str| signed("acme-ingest", secret, path, BODY, nonce);
+    let ok = sign("acme-secret", "/v1/logs", "nonce-1");
     assert_eq!(post(&gw, &as_refs(&ok), BODY).status, 200);
-    refused(
-        &post(&gw, &as_refs(&ok), BODY),
-        401,
-        "unauthorized",
-        Some("nonce_replay"),
-    );
-    let other_path = signed("acme-ingest", "acme-secret", "/ingest", BODY, "nonce-2");
-    refused(
-        &post(&gw, &as_refs(&other_path), BODY),
-        401,
-        "unauthorized",
-        Some("bad_signature"),
-    );
-    let other_key = signed("acme-ingest", "globex-secret", "/v1/logs", BODY, "nonce-3");
-    refused(
-        &post(&gw, &as_refs(&other_key), BODY),
-        401,
-        "unauthorized",
-        Some("bad_signature"),
-    );
-    let mut bad_ts = signed("acme-ingest", "acme-secret", "/v1/logs", BODY, "nonce-4");
-    bad_ts[1].1 = "not a time".into();
-    refused(
-        &post(&gw, &as_refs(&bad_ts), BODY),
-        401,
-        "unauthorized",
-        Some("bad_timestamp"),
-    );
-    let mut skewed = signed("acme-ingest", "acme-secret", "/v1/logs", BODY, "nonce-5");
-    skewed[1].1 = "2020-01-01T00:00:00Z".into();
-    refused(
-        &post(&gw, &as_refs(&skewed), BODY),
-        401,
-        "unauthorized",
-        Some("timestamp_skew"),
-    );
-    let unsigned = [("x-api-key", "acme-ingest")];
-    refused(
-        &post(&gw, &unsigned, BODY),
-        401,
-        "unauthorized",
-        Some("missing_signature"),
-    );
-    refused(
-        &post(&gw, &[], BODY),
-        401,
-        "unauthorized",
-        Some("missing_key"),
-    );
-    let tampered = signed("acme-ingest", "acme-secret", "/v1/logs", BODY, "nonce-6");
-    refused(
-        &post(&gw, &as_refs(&tampered), r#"[{"msg":"other"}]"#),
-        400,
-        "bad_content_sha256",
-        None,
-    );
-    // Key-mode headers are not enough on the ingest path in HMAC mode.
-    refused(
-        &post(
-            &gw,
-            &[("authorization", "Bearer acme-ingest:acme-secret")],
+    let with = |mut h: Vec<(String, String)>, i: usize, v: &str| {
+        h[i].1 = v.into();
+        h
+    };
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let other = r#"[{"msg":"other"}]"#;
+    // (headers, body, status, error, reason)
+    let cases: Vec<(Vec<(String, String)>, &str, u16, &str, Option<&str>)> = vec![
+        (ok.clone(), BODY, 401, "unauthorized", Some("nonce_replay")),
+        (
+            sign("acme-secret", "/ingest", "nonce-2"),
             BODY,
+            401,
+            "unauthorized",
+            Some("bad_signature"),
         ),
-        401,
-        "unauthorized",
-        Some("missing_key"),
-    );
+        (
+            sign("globex-secret", "/v1/logs", "nonce-3"),
+            BODY,
+            401,
+            "unauthorized",
+            Some("bad_signature"),
+        ),
+        (
+            with(sign("acme-secret", "/v1/logs", "nonce-4"), 1, "not a time"),
+            BODY,
+            401,
+            "unauthorized",
+            Some("bad_timestamp"),
+        ),
+        (
+            with(
+                sign("acme-secret", "/v1/logs", "nonce-5"),
+                1,
+                "2020-01-01T00:00:00Z",
+            ),
+            BODY,
+            401,
+            "unauthorized",
+            Some("timestamp_skew"),
+        ),
+        (
+            owned(&[("x-api-key", "acme-ingest")]),
+            BODY,
+            401,
+            "unauthorized",
+            Some("missing_signature"),
+        ),
+        (Vec::new(), BODY, 401, "unauthorized", Some("missing_key")),
+        (
+            sign("acme-secret", "/v1/logs", "nonce-6"),
+            other,
+            400,
+            "bad_content_sha256",
+            None,
+        ),
+        // Key-mode headers are not enough on the ingest path in HMAC mode.
+        (
+            owned(&[("authorization", "Bearer acme-ingest:acme-secret")]),
+            BODY,
+            401,
+            "unauthorized",
+            Some("missing_key"),
+        ),
+    ];
+    for (headers, body, status, code, reason) in &cases {
+        refused(&post(&gw, &as_refs(headers), body), *status, code, *reason);
+    }
     // Header values with control characters are refused, never a panic.
     let raw = logops_e2e::raw_request(
         &gw.addr,
@@ -311,13 +319,7 @@ fn hmac_mode_every_failure_reason_and_nothing_written() {
 /// hmac/hashlib/base64, sent with urllib) gets 200 from LogOps.
 #[test]
 fn python_authgw_signing_is_accepted() {
-    if !need_component(
-        "python3",
-        Command::new("python3")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-    ) {
+    if !need_program("python3", "-V") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use logops_e2e::{bin_path, need_component, stored_lines, Gateway};
+use logops_e2e::{bin_path, need_program, stored_lines, Gateway};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 struct Pki {
@@ -108,13 +108,7 @@ fn python_post(
 }
 
 fn have_python() -> bool {
-    need_component(
-        "python3",
-        Command::new("python3")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-    )
+    need_program("python3", "-V")
 }
 
 #[test]
@@ -126,10 +120,7 @@ fn https_with_python_curl_http2_and_the_emitters() {
     let gw = pki.gateway(&[]);
     let url = format!("https://localhost:{}/v1/logs", port(&gw));
     assert_eq!(python_post(&url, &pki.path("ca.pem"), None, &[]), "200");
-    if need_component(
-        "curl",
-        Command::new("curl").arg("--version").output().is_ok(),
-    ) {
+    if need_program("curl", "--version") {
         let out = Command::new("curl")
             .args([
                 "-s",

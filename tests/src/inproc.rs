@@ -47,11 +47,14 @@ impl InProcess {
                 rt.block_on(async move {
                     let listener =
                         tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
-                    gateway
+                    if let Err(e) = gateway
                         .run(listener, async move {
                             let _ = stopped.await;
                         })
-                        .await;
+                        .await
+                    {
+                        panic!("in-process gateway failed: {e}");
+                    }
                 });
             })
             .map_err(|e| format!("spawn: {e}"))?;

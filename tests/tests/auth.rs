@@ -233,7 +233,13 @@ fn hmac_mode_every_failure_reason_and_nothing_written() {
     };
     let other = r#"[{"msg":"other"}]"#;
     // (headers, body, status, error, reason)
-    type Case<'a> = (Vec<(String, String)>, &'a str, u16, &'a str, Option<&'a str>);
+    type Case<'a> = (
+        Vec<(String, String)>,
+        &'a str,
+        u16,
+        &'a str,
+        Option<&'a str>,
+    );
     let cases: Vec<Case> = vec![
         (ok.clone(), BODY, 401, "unauthorized", Some("nonce_replay")),
         (

@@ -13,6 +13,7 @@
 //!   [`config::Config`]; each section's type belongs to its stage.
 //! - [`app`]: wiring the stages into a running gateway (used by `main` and tests).
 //! - [`http`]: the hyper server (accept loop, routes, errors mapped to statuses).
+//! - [`syslog`]: syslog over TCP and UDP, batched into the ingest service.
 //! - [`auth`]: keys file, API keys and HMAC signatures, tenants and roles.
 //! - [`ingest`]: the one way into the pipeline and the sink for every front end
 //!   (admission, receive time, inline-or-blocking, content decoding).
@@ -53,6 +54,7 @@ pub mod quota;
 pub mod schema;
 pub mod secret;
 pub mod sink;
+pub mod syslog;
 
 /// The gateway's version, reported by `/healthz` and `logops_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

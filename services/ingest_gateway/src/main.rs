@@ -121,7 +121,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (LOGOPS_LISTEN)"))?;
-    gateway.run(listener, shutdown_signal()).await;
+    gateway.run(listener, shutdown_signal()).await?;
     tracing::info!("bye");
     Ok(())
 }

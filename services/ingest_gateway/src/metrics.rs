@@ -90,6 +90,29 @@ struct AuthReason {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Listener {
+    listener: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerReason {
+    listener: String,
+    reason: String,
+}
+
+/// The 401 reasons, created at zero so dashboards and `increase()` see them
+/// before the first failure.
+const AUTH_REASONS: [&str; 7] = [
+    "missing_key",
+    "invalid_key",
+    "missing_signature",
+    "bad_timestamp",
+    "timestamp_skew",
+    "nonce_replay",
+    "bad_signature",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HousekeepingAction {
     action: String,
 }
@@ -116,6 +139,12 @@ pub struct Metrics {
     rejected: Family<Rejection, Counter>,
     auth_failures: Family<AuthReason, Counter>,
     keys_reload_errors: Counter,
+    syslog_connections: Family<Listener, Gauge>,
+    syslog_messages: Family<Listener, Counter>,
+    syslog_bytes: Family<Listener, Counter>,
+    syslog_truncated: Family<Listener, Counter>,
+    syslog_parse_errors: Family<Listener, Counter>,
+    syslog_dropped: Family<ListenerReason, Counter>,
     batch_latency: HistogramFamily<Source>,
     batch_size: Histogram,
     /// Requests being processed (`logops_inflight`).
@@ -149,6 +178,12 @@ impl Metrics {
             rejected: Family::default(),
             auth_failures: Family::default(),
             keys_reload_errors: Counter::default(),
+            syslog_connections: Family::default(),
+            syslog_messages: Family::default(),
+            syslog_bytes: Family::default(),
+            syslog_truncated: Family::default(),
+            syslog_parse_errors: Family::default(),
+            syslog_dropped: Family::default(),
             batch_latency: Family::new_with_constructor(latency_histogram),
             batch_size: Histogram::new([
                 1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 50000.0, 100000.0,
@@ -161,6 +196,11 @@ impl Metrics {
             housekeeping: Family::default(),
         };
         m.register_all();
+        for reason in AUTH_REASONS {
+            let _ = m.auth_failures.get_or_create(&AuthReason {
+                reason: reason.into(),
+            });
+        }
         for action in ["deleted", "archived", "failed"] {
             let _ = m.housekeeping.get_or_create(&HousekeepingAction {
                 action: action.into(),
@@ -210,6 +250,36 @@ impl Metrics {
             "logops_auth_failures",
             "Requests refused by authentication, by reason",
             self.auth_failures.clone(),
+        );
+        r.register(
+            "logops_syslog_connections",
+            "Open syslog TCP connections",
+            self.syslog_connections.clone(),
+        );
+        r.register(
+            "logops_syslog_messages",
+            "Syslog messages received, by listener",
+            self.syslog_messages.clone(),
+        );
+        r.register(
+            "logops_syslog_bytes",
+            "Syslog message bytes received, by listener",
+            self.syslog_bytes.clone(),
+        );
+        r.register(
+            "logops_syslog_truncated",
+            "Syslog messages cut to LOGOPS_SYSLOG_MAX_MESSAGE",
+            self.syslog_truncated.clone(),
+        );
+        r.register(
+            "logops_syslog_parse_errors",
+            "Syslog TCP framing errors (the connection was closed)",
+            self.syslog_parse_errors.clone(),
+        );
+        r.register(
+            "logops_syslog_dropped",
+            "Syslog messages or connections dropped, by reason",
+            self.syslog_dropped.clone(),
         );
         r.register(
             "logops_keys_reload_errors",
@@ -360,6 +430,46 @@ impl Metrics {
         self.auth_failures
             .get_or_create(&AuthReason {
                 reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// A syslog TCP connection opened (`+1`) or closed (`-1`).
+    pub fn syslog_connection(&self, listener: &str, delta: i64) {
+        self.syslog_connections
+            .get_or_create(&Listener {
+                listener: listener.into(),
+            })
+            .inc_by(delta);
+    }
+
+    /// A syslog message of `bytes` was read (and maybe cut to the limit).
+    pub fn syslog_message(&self, listener: &str, bytes: usize, truncated: bool) {
+        let l = Listener {
+            listener: listener.into(),
+        };
+        self.syslog_messages.get_or_create(&l).inc();
+        self.syslog_bytes.get_or_create(&l).inc_by(bytes as u64);
+        if truncated {
+            self.syslog_truncated.get_or_create(&l).inc();
+        }
+    }
+
+    /// `n` syslog messages (or connections) dropped for `reason`.
+    pub fn syslog_dropped(&self, listener: &str, reason: &str, n: u64) {
+        self.syslog_dropped
+            .get_or_create(&ListenerReason {
+                listener: listener.into(),
+                reason: reason.into(),
+            })
+            .inc_by(n);
+    }
+
+    /// A syslog TCP connection sent something that is not syslog framing.
+    pub fn syslog_parse_error(&self, listener: &str) {
+        self.syslog_parse_errors
+            .get_or_create(&Listener {
+                listener: listener.into(),
             })
             .inc();
     }

@@ -9,6 +9,7 @@ const LAYERS: &[&str] = &[
     "app",
     "config",
     "http",
+    "syslog",
     "auth",
     "ingest",
     "pipeline",

@@ -16,6 +16,7 @@ use crate::http::{self, AppState};
 use crate::ingest::IngestService;
 use crate::metrics::Metrics;
 use crate::sink;
+use crate::syslog::{Listeners, SyslogConfig};
 
 mod reload;
 
@@ -31,6 +32,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A syslog listener cannot be bound.
+    #[error("{0}")]
+    Syslog(String),
 }
 
 /// A gateway ready to serve.
@@ -38,6 +42,7 @@ pub enum StartError {
 pub struct Gateway {
     state: Arc<AppState>,
     housekeeping: HousekeepingConfig,
+    syslog: SyslogConfig,
 }
 
 impl Gateway {
@@ -60,10 +65,11 @@ impl Gateway {
                 server: config.server,
                 auth: Arc::new(Auth::new(config.auth)),
                 tls: config.tls,
-                ingest,
+                ingest: Arc::new(ingest),
                 metrics,
             }),
             housekeeping: config.housekeeping,
+            syslog: config.syslog,
         })
     }
 
@@ -72,9 +78,27 @@ impl Gateway {
         &self.state
     }
 
-    /// Serves `listener` until `shutdown` resolves; then drains in-flight
-    /// requests, stops housekeeping, and flushes and closes the sink.
-    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    /// Serves `listener` (and the syslog listeners) until `shutdown`
+    /// resolves; then drains in-flight requests, stores what the syslog
+    /// listeners read, stops housekeeping, and flushes and closes the sink.
+    ///
+    /// # Errors
+    /// A syslog address cannot be bound (names the key).
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StartError> {
+        let syslog = Listeners::start(
+            &self.syslog,
+            Arc::clone(&self.state.ingest),
+            Arc::clone(&self.state.metrics),
+        )
+        .await
+        .map_err(StartError::Syslog)?;
+        for (kind, addr) in &syslog.addrs {
+            tracing::info!(listener = kind, "syslog listening on {kind}://{addr}");
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         if self.housekeeping.autorun {
             spawn_housekeeping(
@@ -106,10 +130,12 @@ impl Gateway {
             );
         }
         http::serve(listener, Arc::clone(&self.state), shutdown).await;
+        syslog.shutdown().await;
         let _ = stop_tx.send(true);
         let state = Arc::clone(&self.state);
         let _ = tokio::task::spawn_blocking(move || state.ingest.sink().shutdown()).await;
         tracing::info!("sink flushed and closed");
+        Ok(())
     }
 }
 

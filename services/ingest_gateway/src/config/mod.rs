@@ -17,7 +17,9 @@ use crate::http::tls::{Tls, TlsError, TlsFiles};
 use crate::http::{self, ServerConfig};
 use crate::ingest::{self, Limits};
 use crate::pii::{self, Crypt, PiiConfig};
+use crate::schema::Tenant;
 use crate::sink::{self, FsyncPolicy, SinkConfig};
+use crate::syslog::{self, SyslogConfig};
 
 mod keys;
 mod parse;
@@ -91,6 +93,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// HTTPS, validated at load (`None`: plain HTTP).
     pub tls: Option<Arc<Tls>>,
+    /// Syslog listeners.
+    pub syslog: SyslogConfig,
     /// Body, batch and in-flight limits.
     pub limits: Limits,
     /// Masking and encryption.
@@ -159,6 +163,7 @@ impl Config {
             },
             auth: auth_section(&p)?,
             tls: tls_section(&p)?,
+            syslog: syslog_section(&p)?,
             limits: Limits {
                 max_body_bytes: p
                     .positive("LOGOPS_MAX_BODY_BYTES", ingest::DEFAULT_MAX_BODY_BYTES)?,
@@ -212,6 +217,42 @@ impl Config {
             max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", DEFAULT_MAX_LABEL_VALUES)?,
         })
     }
+}
+
+/// The syslog listeners (off unless an address is given).
+fn syslog_section(p: &parse::Reader<'_>) -> Result<SyslogConfig, ConfigError> {
+    let addr = |key: &'static str| -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        match p.get(key) {
+            None => Ok(None),
+            Some(_) => p.listen_addr(key, "").map(Some),
+        }
+    };
+    let tenant = match p.get("LOGOPS_SYSLOG_TENANT") {
+        None => Tenant::default(),
+        Some(t) => Tenant::new(t).map_err(|_| ConfigError::Invalid {
+            key: "LOGOPS_SYSLOG_TENANT",
+            value: t.to_string(),
+            expected: "a tenant name: [a-z0-9][a-z0-9_-]{0,62}",
+        })?,
+    };
+    Ok(SyslogConfig {
+        tcp: addr("LOGOPS_SYSLOG_TCP")?,
+        udp: addr("LOGOPS_SYSLOG_UDP")?,
+        max_message: p.positive("LOGOPS_SYSLOG_MAX_MESSAGE", syslog::DEFAULT_MAX_MESSAGE)?,
+        batch: p.positive("LOGOPS_SYSLOG_BATCH", syslog::DEFAULT_BATCH)?,
+        flush: Duration::from_millis(
+            p.positive("LOGOPS_SYSLOG_FLUSH_MS", syslog::DEFAULT_FLUSH_MS as usize)? as u64,
+        ),
+        tenant,
+        max_connections: p.positive(
+            "LOGOPS_SYSLOG_MAX_CONNECTIONS",
+            syslog::DEFAULT_MAX_CONNECTIONS,
+        )?,
+        idle_timeout: Duration::from_secs(p.positive(
+            "LOGOPS_SYSLOG_IDLE_TIMEOUT_SEC",
+            syslog::DEFAULT_IDLE_TIMEOUT_SEC as usize,
+        )? as u64),
+    })
 }
 
 /// `LOGOPS_TLS_CERT` + `LOGOPS_TLS_KEY` (both or neither), `LOGOPS_TLS_CLIENT_CA`.

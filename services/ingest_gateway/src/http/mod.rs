@@ -70,8 +70,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// HTTPS, when `LOGOPS_TLS_CERT` and `LOGOPS_TLS_KEY` are set.
     pub tls: Option<Arc<tls::Tls>>,
-    /// The way into the pipeline and the sink.
-    pub ingest: IngestService,
+    /// The way into the pipeline and the sink (shared with the syslog listeners).
+    pub ingest: Arc<IngestService>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
 }

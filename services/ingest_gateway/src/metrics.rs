@@ -201,6 +201,24 @@ impl Metrics {
                 reason: reason.into(),
             });
         }
+        for listener in ["tcp", "udp"] {
+            let l = Listener {
+                listener: listener.into(),
+            };
+            let _ = m.syslog_messages.get_or_create(&l);
+            let _ = m.syslog_bytes.get_or_create(&l);
+            let _ = m.syslog_truncated.get_or_create(&l);
+            let _ = m.syslog_parse_errors.get_or_create(&l);
+        }
+        let _ = m.syslog_connections.get_or_create(&Listener {
+            listener: "tcp".into(),
+        });
+        for (listener, reason) in [("tcp", "connection_limit"), ("udp", "queue_full")] {
+            let _ = m.syslog_dropped.get_or_create(&ListenerReason {
+                listener: listener.into(),
+                reason: reason.into(),
+            });
+        }
         for action in ["deleted", "archived", "failed"] {
             let _ = m.housekeeping.get_or_create(&HousekeepingAction {
                 action: action.into(),

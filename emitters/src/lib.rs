@@ -37,6 +37,7 @@
 //! - `tls`: the `--ca` trust store and the TLS connector.
 //! - `run`: single, paced and flood modes, 429 retries, progress line.
 //! - `stats`: counters, latency histogram, summary.
+//! - `wire`: `emit_syslog --transport tcp|udp`, raw syslog to a socket.
 
 #![deny(missing_docs)]
 
@@ -47,6 +48,7 @@ mod gen;
 mod run;
 mod stats;
 mod tls;
+mod wire;
 
 pub use auth::{
     body_digest, nonce, signature, timestamp, AuthError, AuthMode, BodyDigest, Credentials, Secret,
@@ -60,8 +62,9 @@ pub use client::{
 };
 pub use gen::{
     Batch, Clock, CsvGenerator, Expect, GenConfig, Generator, JsonGenerator, MinimalGenerator,
-    NoiseGenerator, SyslogGenerator, SEEDED_START_US,
+    NoiseGenerator, SyslogForm, SyslogGenerator, SEEDED_START_US,
 };
 pub use run::main_with;
 pub use stats::{reported_counts, Histogram, Stats};
 pub use tls::TlsError;
+pub use wire::{syslog_main, Framing, Transport, WireArgs};

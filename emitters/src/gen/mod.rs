@@ -24,7 +24,7 @@ pub use self::csv::CsvGenerator;
 pub use self::json::JsonGenerator;
 pub use self::minimal::MinimalGenerator;
 pub use self::noise::NoiseGenerator;
-pub use self::syslog::SyslogGenerator;
+pub use self::syslog::{SyslogForm, SyslogGenerator};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -6,6 +6,10 @@
 //! lose their level (3164 without PRI, simple form without a level word),
 //! their timestamp (a bare line starting with a level word), or both (a bare
 //! line, with or without the `HOST APP[PID]:` prefix).
+//!
+//! [`SyslogForm`] picks the form of the complete records: all three mixed
+//! (the default, one third each) or only one of them (`--format rfc5424` is
+//! what real syslog senders speak over TCP); partial records keep their forms.
 
 use bytes::Bytes;
 
@@ -17,10 +21,25 @@ const APPS: [&str; 6] = ["sshd", "nginx", "cron", "postfix", "kernel", "dockerd"
 /// Syslog facilities used in PRI: user, mail, daemon, auth, local0, local7.
 const FACILITIES: [u8; 6] = [1, 2, 3, 4, 16, 23];
 
+/// The form of a complete syslog line (`emit_syslog --format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyslogForm {
+    /// RFC 5424, RFC 3164 and the simple form, one third each.
+    #[default]
+    Mixed,
+    /// `<PRI>1 TS HOST APP PROCID MSGID SD MSG` only.
+    Rfc5424,
+    /// `<PRI>Mmm dd HH:MM:SS HOST APP[PID]: MSG` only.
+    Rfc3164,
+    /// `TS LEVEL [HOST APP[PID]:] MSG` only.
+    Simple,
+}
+
 /// Generator of syslog-style text lines.
 pub struct SyslogGenerator {
     src: Source,
     partial_ratio: f64,
+    form: SyslogForm,
 }
 
 impl SyslogGenerator {
@@ -29,7 +48,15 @@ impl SyslogGenerator {
         SyslogGenerator {
             src: Source::new(cfg),
             partial_ratio,
+            form: SyslogForm::Mixed,
         }
+    }
+
+    /// Only `form` for the complete lines (partial lines keep their forms).
+    #[must_use]
+    pub fn form(mut self, form: SyslogForm) -> Self {
+        self.form = form;
+        self
     }
 
     fn app(&mut self) -> &'static str {
@@ -110,14 +137,24 @@ impl SyslogGenerator {
         let msg = vocab::message(&mut self.src, level);
         let word = vocab::level_word(&mut self.src, level);
         let line = match (partial.drop_ts, partial.drop_level) {
-            (false, false) => match self.src.int(0, 3) {
-                0 => self.rfc5424(us, level, &msg),
-                1 => {
-                    let pri = self.pri(level);
-                    self.rfc3164(us, Some(pri), &msg)
+            (false, false) => {
+                let form = match self.form {
+                    SyslogForm::Mixed => match self.src.int(0, 3) {
+                        0 => SyslogForm::Rfc5424,
+                        1 => SyslogForm::Rfc3164,
+                        _ => SyslogForm::Simple,
+                    },
+                    one => one,
+                };
+                match form {
+                    SyslogForm::Rfc5424 => self.rfc5424(us, level, &msg),
+                    SyslogForm::Rfc3164 => {
+                        let pri = self.pri(level);
+                        self.rfc3164(us, Some(pri), &msg)
+                    }
+                    _ => self.simple(us, Some(word), &msg),
                 }
-                _ => self.simple(us, Some(word), &msg),
-            },
+            }
             (false, true) => {
                 if self.src.chance(0.5) {
                     self.rfc3164(us, None, &msg)
@@ -189,6 +226,28 @@ mod tests {
             .any(|l| l.starts_with('<') && l.contains(">Jan ")));
         assert!(text.lines().any(|l| l.starts_with("20")));
         assert_eq!(batch.expect.missing_ts + batch.expect.missing_level, 0);
+    }
+
+    #[test]
+    fn one_form_only() {
+        let lines = |form| {
+            let body = gen(13, 0.0).form(form).batch(200).body;
+            String::from_utf8(body.to_vec()).unwrap()
+        };
+        assert!(lines(SyslogForm::Rfc5424)
+            .lines()
+            .all(|l| l.starts_with('<') && l.contains(">1 20")));
+        assert!(lines(SyslogForm::Rfc3164)
+            .lines()
+            .all(|l| l.starts_with('<') && l.contains(">Jan ")));
+        assert!(lines(SyslogForm::Simple)
+            .lines()
+            .all(|l| l.starts_with("20")));
+        // The default is the mix, byte for byte.
+        assert_eq!(
+            lines(SyslogForm::Mixed).as_bytes(),
+            &gen(13, 0.0).batch(200).body[..]
+        );
     }
 
     #[test]

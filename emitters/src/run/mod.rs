@@ -69,17 +69,7 @@ where
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let runtime = if args.threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
-    };
-    let runtime = match runtime {
+    let runtime = match runtime(args.threads) {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
@@ -106,7 +96,22 @@ fn build_target(
     .map_err(|e| e.to_string())
 }
 
-fn fail(msg: &str) -> ExitCode {
+/// The async runtime of `--threads`: single-threaded for 1.
+pub(crate) fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
+/// Prints `error: <msg>` on stderr; exit code 2.
+pub(crate) fn fail(msg: &str) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
 }

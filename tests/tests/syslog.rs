@@ -392,3 +392,37 @@ fn tcp_backpressure_holds_everything_while_the_sink_is_down() {
         0.0
     );
 }
+
+/// Our own load generator speaks the listener's framing: every message it
+/// says it sent is stored (octet counting over TCP, and UDP).
+#[test]
+fn emit_syslog_over_tcp_and_udp_is_stored_message_for_message() {
+    let (gw, tcp, udp) = gateway(&[]);
+    for (transport, addr, n) in [("tcp", &tcp, 300), ("udp", &udp, 50)] {
+        let out = Command::new(logops_e2e::bin_path("emit_syslog"))
+            .args([
+                "--transport",
+                transport,
+                "--url",
+                &format!("{transport}://{addr}"),
+                "-n",
+                &n.to_string(),
+            ])
+            .args(["--format", "rfc5424", "--seed", "3"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("sent: {n}")),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let recs = wait_records(&gw.sink_dir, 350);
+    assert_eq!(recs.len(), 350);
+    assert!(recs.iter().all(|r| r["emitter"] == "syslog"));
+}

@@ -257,6 +257,7 @@ pub fn run_pipeline(data: &[u8]) -> Option<u64> {
         received: RECEIVED,
         year: 2026,
         tenant: None,
+        defaults: &[],
     };
     let out = pipe.run(format, body, &ctx).ok()?;
     let text = std::str::from_utf8(&out.lines).expect("pipeline output is not UTF-8");

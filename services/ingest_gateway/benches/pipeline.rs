@@ -1,7 +1,8 @@
 //! Per-stage benchmarks of the hot path, so a regression shows up in isolation:
 //! decode (per format), normalize, mask, encrypt, encode, and the whole
 //! in-process pipeline. Input: 100-record batches of ~140-byte server-style
-//! records, most with an email or IP in the message (the issue-6 workload).
+//! records, most with an email or IP in the message (the issue-6 workload);
+//! `batch_10mb/*`: one 70 000-record (~10 MB) JSON batch.
 //!
 //! Run: `cargo bench -p logops-gateway --bench pipeline` (see docs/benchmarks.md).
 
@@ -68,6 +69,7 @@ fn ctx() -> BatchContext<'static> {
         received: "2026-11-22T10:00:00.000Z",
         year: 2026,
         tenant: None,
+        defaults: &[],
     }
 }
 
@@ -172,5 +174,64 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// One ~10 MB JSON batch (70 000 records): the case that runs on the blocking
+/// pool, where the per-record work may be split across cores (issue 17).
+fn big_batch(c: &mut Criterion) {
+    let recs = json_records();
+    let copies = 700;
+    let body = format!(
+        "[{}]",
+        std::iter::repeat_n(recs.join(","), copies)
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+    .into_bytes();
+    let key = Crypt::generate_key();
+    let plain = pipeline(&[]);
+    let encrypting = pipeline(&[
+        ("LOGOPS_ENCRYPT_PII", "true"),
+        ("LOGOPS_SECRET_KEY", &key),
+        ("LOGOPS_ENCRYPT_FIELDS", "service,host"),
+    ]);
+    let mut g = c.benchmark_group("batch_10mb");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((RECORDS * copies) as u64));
+    g.bench_function("json_decode", |b| {
+        b.iter(|| {
+            Format::Json
+                .decode(black_box(&body), usize::MAX)
+                .expect("decode")
+                .len()
+        })
+    });
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let plain_1 = pipeline(&[]).with_parallelism(1);
+    let encrypting_1 = pipeline(&[
+        ("LOGOPS_ENCRYPT_PII", "true"),
+        ("LOGOPS_SECRET_KEY", &key),
+        ("LOGOPS_ENCRYPT_FIELDS", "service,host"),
+    ])
+    .with_parallelism(1);
+    // `_1core`: the batch on one thread, as before issue 17; without suffix:
+    // split across the available cores (`cores` chunks at most).
+    eprintln!("batch_10mb: {cores} cores available");
+    for (name, p) in [
+        ("json_masked_1core", &plain_1),
+        ("json_masked", &plain),
+        ("json_masked_encrypted_3_1core", &encrypting_1),
+        ("json_masked_encrypted_3", &encrypting),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                p.run(Format::Json, black_box(&body), &ctx())
+                    .expect("run")
+                    .lines
+                    .len()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, big_batch);
 criterion_main!(benches);

@@ -93,6 +93,7 @@ mod tests {
             received: "2026-11-22T00:00:00.000Z",
             year: 2026,
             tenant: None,
+            defaults: &[],
         };
         let Value::Object(m) = json!({"b":1,"level":"nope","ts":"bad","msg":"a\"\n","a":{"x":[1]}})
         else {

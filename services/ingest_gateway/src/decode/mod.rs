@@ -7,10 +7,16 @@
 //! body never turns into a huge allocation.
 
 mod csv;
+pub mod es_bulk;
 mod form;
+pub mod hec;
 mod json;
+pub mod loki;
 mod ndjson;
 mod otlp;
+mod otlp_pb;
+pub mod otlp_proto;
+mod pb_wire;
 mod pylog;
 mod text;
 
@@ -32,6 +38,19 @@ pub enum Format {
     /// `application/x-www-form-urlencoded`: JSON sent by `curl -d`, or the
     /// fields of Python's `HTTPHandler` as one record.
     Form,
+    /// OTLP/HTTP protobuf `ExportLogsServiceRequest` (`application/x-protobuf` on `/v1/logs`).
+    OtlpProto,
+    /// Loki push, JSON (`/loki/api/v1/push`).
+    LokiJson,
+    /// Loki push, snappy-compressed protobuf `PushRequest`.
+    LokiProto,
+    /// Elasticsearch bulk: NDJSON action/source pairs (`/_bulk`); bad items are skipped here
+    /// and reported per item by [`es_bulk::items`].
+    EsBulk,
+    /// Splunk HEC `/services/collector/event`: concatenated JSON event objects.
+    HecEvent,
+    /// Splunk HEC `/services/collector/raw`: one event per line.
+    HecRaw,
 }
 
 /// The media types accepted, for the 415 message.
@@ -168,6 +187,7 @@ impl Format {
             "text/plain" => Ok(Format::Text),
             "text/csv" => Ok(Format::Csv),
             "application/x-www-form-urlencoded" => Ok(Format::Form),
+            "application/x-protobuf" | "application/protobuf" => Ok(Format::OtlpProto),
             _ => Err(DecodeError::UnsupportedMediaType { media_type: media }),
         }
     }
@@ -181,6 +201,12 @@ impl Format {
         let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
         match self {
             Format::Form => form::decode(body, max_records),
+            Format::OtlpProto => otlp_proto::decode(body, max_records),
+            Format::LokiJson => loki::decode_json(body, max_records),
+            Format::LokiProto => loki::decode_proto(body, max_records),
+            Format::EsBulk => es_bulk::decode(body, max_records),
+            Format::HecEvent => hec::decode_event(body, max_records),
+            Format::HecRaw => hec::decode_raw(body, max_records),
             Format::Json => json::decode(body, max_records),
             Format::Ndjson => ndjson::decode(body, max_records),
             Format::Text => text::decode(body, max_records),

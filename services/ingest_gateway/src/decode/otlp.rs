@@ -114,7 +114,7 @@ fn is_zero(v: &Value) -> bool {
 }
 
 /// OTLP severity number → level word (1–8 DEBUG, 9–12 INFO, 13–16 WARN, 17–24 ERROR).
-fn severity_word(n: u64) -> Option<&'static str> {
+pub(super) fn severity_word(n: u64) -> Option<&'static str> {
     match n {
         1..=8 => Some("DEBUG"),
         9..=12 => Some("INFO"),

@@ -6,8 +6,10 @@
 //! [`serve`] runs until `shutdown` resolves, then stops accepting and waits up
 //! to `LOGOPS_SHUTDOWN_TIMEOUT_SEC` for in-flight requests to finish.
 
+mod batch;
 pub mod body;
 pub mod error;
+mod protocols;
 mod routes;
 pub mod tls;
 

@@ -163,6 +163,9 @@ pub struct Request {
     /// The sender's rate-limit buckets: the batch's records and bytes are
     /// debited once it is decoded, before anything is written.
     pub quota: Option<Arc<Quota>>,
+    /// Fields every record gets when it has none of that name (the index of
+    /// an Elasticsearch bulk URL, …).
+    pub defaults: Vec<(String, Value)>,
 }
 
 /// What the service reports for an accepted batch.
@@ -339,6 +342,7 @@ impl Job {
             received: &self.received,
             year: self.year,
             tenant,
+            defaults: &req.defaults,
         };
         Ok(self.pipeline.run(req.format, &body, &ctx)?)
     }

@@ -41,6 +41,8 @@ pub struct BatchContext<'a> {
     /// The tenant written to every line (`None` for the default tenant,
     /// whose lines carry no `tenant` field).
     pub tenant: Option<&'a str>,
+    /// Fields every record gets when it has none of that name.
+    pub defaults: &'a [(String, Value)],
 }
 
 /// A record in the common schema, before PII handling and encoding.
@@ -248,6 +250,7 @@ mod tests {
             received: "2026-11-22T12:00:00.000Z",
             year: 2026,
             tenant: None,
+            defaults: &[],
         }
     }
 

@@ -28,6 +28,7 @@ fn ctx() -> BatchContext<'static> {
         received: "2026-11-22T12:00:00.000Z",
         year: 2026,
         tenant: None,
+        defaults: &[],
     }
 }
 

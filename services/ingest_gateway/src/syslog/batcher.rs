@@ -94,6 +94,7 @@ impl Batcher {
                         scenario: "na".to_string(),
                         tenant: self.tenant.clone(),
                         quota: None,
+                        defaults: Vec::new(),
                     };
                     self.ingest.ingest(admission, req).await.map(|_| ())
                 }

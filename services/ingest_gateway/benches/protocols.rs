@@ -14,7 +14,10 @@ use serde_json::Value;
 
 /// The bodies of one fixture file, concatenated per format where the format allows.
 fn bodies(name: &str) -> Vec<Vec<u8>> {
-    let path = format!("{}/../../tests/fixtures/agents/{name}.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../tests/fixtures/agents/{name}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(path)
         .expect("fixture")
         .lines()
@@ -30,16 +33,46 @@ fn bodies(name: &str) -> Vec<Vec<u8>> {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("protocols");
     let cases: Vec<(&str, Format, Vec<u8>)> = vec![
-        ("otlp_protobuf_sdk", Format::OtlpProto, bodies("python-otel-sdk-proto").remove(0)),
-        ("loki_json_fluentbit", Format::LokiJson, bodies("fluentbit-loki").remove(0)),
-        ("es_bulk_fluentbit", Format::EsBulk, bodies("fluentbit-es").remove(0)),
-        ("hec_event_fluentbit", Format::HecEvent, bodies("fluentbit-splunk").remove(0)),
-        ("ndjson_fluentbit", Format::Ndjson, bodies("fluentbit-http-json-lines").remove(0)),
+        (
+            "otlp_protobuf_sdk",
+            Format::OtlpProto,
+            bodies("python-otel-sdk-proto").remove(0),
+        ),
+        (
+            "loki_json_fluentbit",
+            Format::LokiJson,
+            bodies("fluentbit-loki").remove(0),
+        ),
+        (
+            "es_bulk_fluentbit",
+            Format::EsBulk,
+            bodies("fluentbit-es").remove(0),
+        ),
+        (
+            "hec_event_fluentbit",
+            Format::HecEvent,
+            bodies("fluentbit-splunk").remove(0),
+        ),
+        (
+            "ndjson_fluentbit",
+            Format::Ndjson,
+            bodies("fluentbit-http-json-lines").remove(0),
+        ),
     ];
     for (name, format, body) in &cases {
-        let n = format.decode(body, usize::MAX).expect("fixture decodes").len();
+        let n = format
+            .decode(body, usize::MAX)
+            .expect("fixture decodes")
+            .len();
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(*name, |b| b.iter(|| format.decode(black_box(body), usize::MAX).expect("decode").len()));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                format
+                    .decode(black_box(body), usize::MAX)
+                    .expect("decode")
+                    .len()
+            })
+        });
     }
     g.finish();
 }

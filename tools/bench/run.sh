@@ -3,12 +3,17 @@
 # on the same machine. For each configuration: start logops-gateway on a fresh temp
 # sink, flood it for DURATION seconds over CONNECTIONS keep-alive connections with
 # 100-record batches, stop it (SIGTERM: drains and syncs), count the lines on disk,
-# and print records/s (on disk), MiB/s, latency p50/p99 (client side) and the
-# gateway's peak RSS (VmHWM).
+# and print records/s (on disk), MiB/s, latency p50/p99 (client side), the
+# gateway's peak RSS (VmHWM) and its CPU time per million records on disk
+# ("CPU s/M": user + system of the gateway process, all threads, from
+# /proc/<pid>/stat utime+stime / CLK_TCK, read just before SIGTERM). CPU s/M is
+# the figure that compares across machines; records/s depends on core count
+# and on the load generator sharing the machine.
 #
 # Usage: tools/bench/run.sh [DURATION_S=20] [CONNECTIONS=32] [CASES...]
 #   CASES: mask_always encrypt_always syslog csv server_json overload
 #          key_always hmac_always tls_always (default: all)
+#   GATEWAY=/path/to/logops-gateway: benchmark that binary instead of this tree's
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DUR="${1:-20}"; CONN="${2:-32}"; shift $(( $# > 2 ? 2 : $# )) || true
@@ -18,18 +23,22 @@ BATCH=100
 cd "$root"
 cargo build --release -q -p logops-gateway -p logops-emitters -p logops-tools
 bin="$root/target/release"
+# GATEWAY=/path/to/logops-gateway benchmarks another build (an A/B of two
+# commits in one time window); the emitters and tools are still this tree's.
+gateway="${GATEWAY:-$bin/logops-gateway}"
 
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+[ -z "${GATEWAY:-}" ] || echo "gateway: $GATEWAY"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
 echo "load:    ${CONN} connections, ${BATCH}-record batches, ${DUR} s per case, load generator on the same machine"
 echo
-printf '%-16s %12s %9s %9s %9s %9s %8s %s\n' case "records/s" "MiB/s" "p50 ms" "p99 ms" "RSS MiB" "503s" "notes"
+printf '%-16s %12s %9s %9s %9s %9s %9s %8s %s\n' case "records/s" "MiB/s" "p50 ms" "p99 ms" "RSS MiB" "CPU s/M" "503s" "notes"
 
 start_gateway() { # env assignments...; sets GW_PID, GW_ADDR
     tmp="$(mktemp -d)"
     env -i PATH="$PATH" HOME="$HOME" LOGOPS_LISTEN=127.0.0.1:0 LOGOPS_SINK_DIR="$tmp/ingest" \
-        LOGOPS_LOG_LEVEL=info "$@" "$bin/logops-gateway" 2>"$tmp/gateway.log" &
+        LOGOPS_LOG_LEVEL=info "$@" "$gateway" 2>"$tmp/gateway.log" &
     GW_PID=$!
     for _ in $(seq 1 100); do
         GW_ADDR="$(grep -o 'listening on https\{0,1\}://[0-9.:]*' "$tmp/gateway.log" 2>/dev/null | head -1 | sed 's#.*://##')" || true
@@ -39,17 +48,25 @@ start_gateway() { # env assignments...; sets GW_PID, GW_ADDR
     echo "gateway did not start:"; cat "$tmp/gateway.log"; exit 1
 }
 
-stop_gateway() { # prints peak RSS in MiB
-    local hwm
-    hwm="$(awk '/VmHWM/ {print $2}' /proc/$GW_PID/status)"
-    kill -TERM "$GW_PID"; wait "$GW_PID" || true
-    echo $(( hwm / 1024 ))
+cpu_seconds() { # pid: user + system CPU seconds of the process (all threads) so far
+    # /proc/<pid>/stat: fields after the ")" closing comm; utime and stime are
+    # fields 14 and 15 of the whole line, i.e. 12 and 13 after the ")".
+    local rest; rest="$(sed 's/^.*) //' "/proc/$1/stat")"
+    awk -v tck="$(getconf CLK_TCK)" '{printf "%.3f", ($12 + $13) / tck}' <<<"$rest"
 }
 
-report() { # case summary.json rss notes
-    python3 - "$1" "$2" "$3" "$tmp/ingest" "$4" <<'PY'
+stop_gateway() { # prints "peak-RSS-MiB cpu-seconds"
+    local hwm cpu
+    hwm="$(awk '/VmHWM/ {print $2}' /proc/$GW_PID/status)"
+    cpu="$(cpu_seconds "$GW_PID")"
+    kill -TERM "$GW_PID"; wait "$GW_PID" || true
+    echo "$(( hwm / 1024 )) $cpu"
+}
+
+report() { # case summary.json rss cpu-seconds notes
+    python3 - "$1" "$2" "$3" "$tmp/ingest" "$5" "$4" <<'PY'
 import json, os, sys, glob
-case, summary, rss, sink, notes = sys.argv[1:]
+case, summary, rss, sink, notes, cpu = sys.argv[1:]
 s = json.loads(open(summary).read().strip().splitlines()[-1])
 lines = bytes_ = 0
 for f in glob.glob(os.path.join(sink, "*.ndjson")):
@@ -58,7 +75,8 @@ for f in glob.glob(os.path.join(sink, "*.ndjson")):
 el = s["elapsed_s"]
 rej = sum(v for k, v in s.get("rejected", {}).items() if k == "503")
 assert lines == s["accepted"], f"{case}: {lines} lines on disk but {s['accepted']} records acknowledged"
-print(f"{case:<16} {lines/el:12,.0f} {bytes_/el/2**20:9.1f} {s['latency_ms']['p50']:9.2f} {s['latency_ms']['p99']:9.2f} {rss:>9} {rej:8} {notes}")
+cpu_per_m = float(cpu) / lines * 1e6 if lines else float("nan")
+print(f"{case:<16} {lines/el:12,.0f} {bytes_/el/2**20:9.1f} {s['latency_ms']['p50']:9.2f} {s['latency_ms']['p99']:9.2f} {rss:>9} {cpu_per_m:9.2f} {rej:8} {notes}")
 PY
 }
 
@@ -68,8 +86,8 @@ run_case() { # name emitter extra-emitter-args -- gateway env...
     start_gateway "$@"
     "$bin/$emitter" --url "${SCHEME:-http}://$GW_ADDR/v1/logs" --concurrency "$CONN" --duration "${DUR}s" \
         --batch-size "$BATCH" --seed 42 "${eargs[@]}" >"$tmp/summary.json" 2>"$tmp/emitter.log"
-    local rss; rss="$(stop_gateway)"
-    report "$name" "$tmp/summary.json" "$rss" "${NOTES:-}"
+    local rss cpu; read -r rss cpu <<<"$(stop_gateway)"
+    report "$name" "$tmp/summary.json" "$rss" "$cpu" "${NOTES:-}"
     LAST_RATE="$(python3 -c "import json;print(int(json.loads(open('$tmp/summary.json').read().strip().splitlines()[-1])['records_per_sec']))")"
     rm -rf "$tmp"
 }

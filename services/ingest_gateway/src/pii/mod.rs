@@ -2,6 +2,7 @@
 //! analytics; [`crypt`] keeps a recoverable Fernet token of the original values.
 
 pub mod crypt;
+pub(crate) mod fernet;
 pub mod mask;
 
 use std::sync::Arc;

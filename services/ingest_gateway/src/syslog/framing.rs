@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(
             all(&mut f, b"2 ab").unwrap(),
             [("ab".into(), false)],
-            "the excess was skipped"
+            "the excess was discarded"
         );
         for bad in [&b"x"[..], b"12x", b"0 a", b"1234567890 x"] {
             assert_eq!(

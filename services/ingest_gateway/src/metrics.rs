@@ -125,6 +125,25 @@ fn latency_histogram() -> Histogram {
     ])
 }
 
+/// A syslog listener's message counters (handles into [`Metrics`]).
+#[derive(Debug, Clone)]
+pub struct SyslogCounters {
+    messages: Counter,
+    bytes: Counter,
+    truncated: Counter,
+}
+
+impl SyslogCounters {
+    /// `messages` messages of `bytes` in all were read, `truncated` of them cut to the limit.
+    pub fn add(&self, messages: u64, bytes: u64, truncated: u64) {
+        self.messages.inc_by(messages);
+        self.bytes.inc_by(bytes);
+        if truncated > 0 {
+            self.truncated.inc_by(truncated);
+        }
+    }
+}
+
 /// Every metric of the gateway, registered once at start-up.
 pub struct Metrics {
     registry: Registry,
@@ -461,15 +480,17 @@ impl Metrics {
             .inc_by(delta);
     }
 
-    /// A syslog message of `bytes` was read (and maybe cut to the limit).
-    pub fn syslog_message(&self, listener: &str, bytes: usize, truncated: bool) {
+    /// The per-message counters of a syslog listener, resolved once (a
+    /// listener counts every message; a label lookup each time would cost
+    /// more than the framing).
+    pub fn syslog_counters(&self, listener: &str) -> SyslogCounters {
         let l = Listener {
             listener: listener.into(),
         };
-        self.syslog_messages.get_or_create(&l).inc();
-        self.syslog_bytes.get_or_create(&l).inc_by(bytes as u64);
-        if truncated {
-            self.syslog_truncated.get_or_create(&l).inc();
+        SyslogCounters {
+            messages: self.syslog_messages.get_or_create(&l).clone(),
+            bytes: self.syslog_bytes.get_or_create(&l).clone(),
+            truncated: self.syslog_truncated.get_or_create(&l).clone(),
         }
     }
 

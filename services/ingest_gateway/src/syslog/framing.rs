@@ -24,8 +24,8 @@ pub enum Framing {
 /// One framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// The message bytes (at most the limit).
-    pub bytes: Vec<u8>,
+    /// The message bytes (at most the limit), split off the read buffer without a copy.
+    pub bytes: BytesMut,
     /// Whether it was cut to the limit.
     pub truncated: bool,
 }
@@ -124,7 +124,7 @@ impl Framer {
             return Ok(Step::NeedMore);
         }
         buf.advance(digits + 1);
-        let bytes = buf.split_to(keep).to_vec();
+        let bytes = buf.split_to(keep);
         self.skip = len - keep;
         Ok(Step::Message(Message {
             bytes,
@@ -150,12 +150,12 @@ impl Framer {
                     line.truncate(i - 1);
                 }
                 Step::Message(Message {
-                    bytes: line.to_vec(),
+                    bytes: line,
                     truncated: false,
                 })
             }
             _ if buf.len() > self.max => {
-                let bytes = buf.split_to(self.max).to_vec();
+                let bytes = buf.split_to(self.max);
                 self.skipping_line = true;
                 Step::Message(Message {
                     bytes,

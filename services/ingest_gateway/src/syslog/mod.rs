@@ -106,14 +106,16 @@ impl Listeners {
             max_messages: config.batch,
             flush: config.flush,
         };
-        // A few batches of messages in flight per listener, then backpressure.
-        let queue = config.batch.saturating_mul(4).max(64);
+        // A few batches in flight per listener, then backpressure: TCP chunks
+        // hold up to a read's messages (~64 KiB), UDP chunks one datagram.
+        let tcp_queue = 64;
+        let udp_queue = config.batch.saturating_mul(4).max(64);
         if let Some(addr) = config.tcp {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr} (LOGOPS_SYSLOG_TCP): {e}"))?;
             addrs.push(("tcp", listener.local_addr().map_err(|e| e.to_string())?));
-            let (tx, rx) = mpsc::channel(queue);
+            let (tx, rx) = mpsc::channel(tcp_queue);
             tasks.spawn(batcher("tcp").run(rx));
             let shared = tcp::Shared {
                 tx,
@@ -133,7 +135,7 @@ impl Listeners {
                 .await
                 .map_err(|e| format!("cannot listen on {addr} (LOGOPS_SYSLOG_UDP): {e}"))?;
             addrs.push(("udp", socket.local_addr().map_err(|e| e.to_string())?));
-            let (tx, rx) = mpsc::channel(queue);
+            let (tx, rx) = mpsc::channel(udp_queue);
             tasks.spawn(batcher("udp").run(rx));
             tasks.spawn(udp::serve(
                 socket,

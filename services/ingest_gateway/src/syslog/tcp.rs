@@ -1,7 +1,7 @@
 //! The syslog TCP listener: a connection cap, an idle timeout, per-connection
-//! framing ([`super::framing`]), and backpressure: a message is handed to the
-//! batcher with `send().await`, so while the sink is full the connection is
-//! simply not read any further.
+//! framing ([`super::framing`]), and backpressure: the messages of each read
+//! are handed to the batcher as one [`Chunk`] with `send().await`, so while
+//! the sink is full the connection is simply not read any further.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +11,14 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use super::batcher::Chunk;
 use super::framing::Framer;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SyslogCounters};
 
 /// What every connection of the listener shares.
 #[derive(Clone)]
 pub(super) struct Shared {
-    pub tx: mpsc::Sender<Vec<u8>>,
+    pub tx: mpsc::Sender<Chunk>,
     pub metrics: Arc<Metrics>,
     pub max_message: usize,
     pub idle: Duration,
@@ -56,27 +57,39 @@ pub(super) async fn serve(
     }
 }
 
+/// A chunk is handed on once it holds this much (so one is never near the body limit).
+const CHUNK_BYTES: usize = 64 * 1024;
+
 async fn connection(mut stream: TcpStream, shared: &Shared, mut stop: watch::Receiver<bool>) {
+    let counters = shared.metrics.syslog_counters("tcp");
     let mut framer = Framer::new(shared.max_message);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        loop {
+        let mut chunk = Chunk::with_capacity(buf.len());
+        let (mut bytes, mut truncated) = (0u64, 0u64);
+        let framed = loop {
             match framer.next(&mut buf) {
                 Ok(Some(m)) => {
-                    shared
-                        .metrics
-                        .syslog_message("tcp", m.bytes.len(), m.truncated);
-                    if shared.tx.send(m.bytes).await.is_err() {
-                        return;
+                    bytes += m.bytes.len() as u64;
+                    truncated += u64::from(m.truncated);
+                    chunk.push(&m.bytes);
+                    if chunk.len() >= CHUNK_BYTES {
+                        let full = std::mem::replace(&mut chunk, Chunk::with_capacity(buf.len()));
+                        if !hand_on(shared, &counters, full, &mut bytes, &mut truncated).await {
+                            return;
+                        }
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => break true,
                 Err(e) => {
                     shared.metrics.syslog_parse_error("tcp");
                     tracing::debug!(error = %e, "syslog TCP framing error; closing the connection");
-                    return;
+                    break false;
                 }
             }
+        };
+        if !hand_on(shared, &counters, chunk, &mut bytes, &mut truncated).await || !framed {
+            return;
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 * 1024);
@@ -94,4 +107,20 @@ async fn connection(mut stream: TcpStream, shared: &Shared, mut stop: watch::Rec
             }
         }
     }
+}
+
+/// Counts and sends a chunk (an empty one is not sent); false once the batcher is gone.
+async fn hand_on(
+    shared: &Shared,
+    counters: &SyslogCounters,
+    chunk: Chunk,
+    bytes: &mut u64,
+    truncated: &mut u64,
+) -> bool {
+    if chunk.count() == 0 {
+        return true;
+    }
+    counters.add(chunk.count() as u64, *bytes, *truncated);
+    (*bytes, *truncated) = (0, 0);
+    shared.tx.send(chunk).await.is_ok()
 }

@@ -8,16 +8,18 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
+use super::batcher::Chunk;
 use crate::metrics::Metrics;
 
 /// Receives until `stop` changes.
 pub(super) async fn serve(
     socket: UdpSocket,
-    tx: mpsc::Sender<Vec<u8>>,
+    tx: mpsc::Sender<Chunk>,
     metrics: Arc<Metrics>,
     max_message: usize,
     mut stop: watch::Receiver<bool>,
 ) {
+    let counters = metrics.syslog_counters("udp");
     let mut buf = vec![0u8; 65_536];
     loop {
         let received = tokio::select! {
@@ -31,8 +33,10 @@ pub(super) async fn serve(
         }
         let truncated = msg.len() > max_message;
         let msg = &msg[..msg.len().min(max_message)];
-        metrics.syslog_message("udp", msg.len(), truncated);
-        match tx.try_send(msg.to_vec()) {
+        counters.add(1, msg.len() as u64, u64::from(truncated));
+        let mut chunk = Chunk::with_capacity(msg.len() + 1);
+        chunk.push(msg);
+        match tx.try_send(chunk) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => metrics.syslog_dropped("udp", "queue_full", 1),
             Err(TrySendError::Closed(_)) => return,

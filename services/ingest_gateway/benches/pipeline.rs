@@ -12,7 +12,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logops_gateway::config::Config;
 use logops_gateway::decode::Format;
-use logops_gateway::encode::write_line;
+use logops_gateway::encode::{write_line, Tokens};
 use logops_gateway::normalize::{normalize, BatchContext};
 use logops_gateway::pii::{mask_str, Crypt};
 use logops_gateway::pipeline::Pipeline;
@@ -128,7 +128,7 @@ fn stages(c: &mut Criterion) {
             buf.clear();
             normalized
                 .iter()
-                .for_each(|n| write_line(&mut buf, n, &[], &ctx()));
+                .for_each(|n| write_line(&mut buf, n, &Tokens::default(), &ctx()));
             buf.len()
         })
     });

@@ -9,13 +9,49 @@ use serde_json::Value;
 
 use crate::normalize::{BatchContext, Normalized};
 
+/// The `*_enc` tokens of one record, written after its fields: names
+/// borrowed (made once per pipeline), the token text in one buffer reused
+/// from record to record, so encrypting allocates nothing per token.
+#[derive(Debug, Default)]
+pub struct Tokens<'n> {
+    text: String,
+    items: Vec<(&'n str, usize, usize)>,
+}
+
+impl<'n> Tokens<'n> {
+    /// Forgets the tokens, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.items.clear();
+    }
+
+    /// Adds the token `name`, its text appended to the buffer by `write`.
+    pub fn push_with(&mut self, name: &'n str, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.items.push((name, start, self.text.len()));
+    }
+
+    /// The (name, token) pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'n str, &str)> + '_ {
+        self.items
+            .iter()
+            .map(|&(name, start, end)| (name, &self.text[start..end]))
+    }
+
+    /// Is `name` one of the tokens' names?
+    pub fn has(&self, name: &str) -> bool {
+        self.items.iter().any(|(n, _, _)| *n == name)
+    }
+
+    /// No tokens?
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 /// Appends `rec` (plus its `*_enc` tokens) as one line ending in `\n`.
-pub fn write_line(
-    buf: &mut Vec<u8>,
-    rec: &Normalized,
-    enc: &[(String, String)],
-    ctx: &BatchContext<'_>,
-) {
+pub fn write_line(buf: &mut Vec<u8>, rec: &Normalized, enc: &Tokens<'_>, ctx: &BatchContext<'_>) {
     buf.push(b'{');
     str_field(buf, "ts", &rec.ts, true);
     str_field(buf, "level", rec.level.as_str(), false);
@@ -37,7 +73,7 @@ pub fn write_line(
             other => field(buf, k, other, false),
         }
     }
-    for (k, v) in enc {
+    for (k, v) in enc.iter() {
         str_field(buf, k, v, false);
     }
     buf.extend_from_slice(b"}\n");
@@ -101,7 +137,9 @@ mod tests {
         };
         let n = normalize(m.into(), &ctx);
         let mut buf = Vec::new();
-        write_line(&mut buf, &n, &[("msg_enc".into(), "tok".into())], &ctx);
+        let mut enc = Tokens::default();
+        enc.push_with("msg_enc", |t| t.push_str("tok"));
+        write_line(&mut buf, &n, &enc, &ctx);
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "{\"ts\":\"2026-11-22T00:00:00.000Z\",\"level\":\"INFO\",\"msg\":\"a\\\"\\n\",\"emitter\":\"e\",\"scenario_id\":\"s\",\

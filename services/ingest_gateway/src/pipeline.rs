@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::decode::{DecodeError, Format};
-use crate::encode;
+use crate::encode::{self, Tokens};
 use crate::normalize::{normalize, BatchContext, Level, Normalized, TsStatus};
 use crate::pii::{mask::mask_value, mask_str, Crypt, PiiConfig};
 use crate::schema::{enc_name, Record, SourceStats};
@@ -28,7 +28,9 @@ const PARALLEL_MIN_RECORDS_ENCRYPTED: usize = 2_000;
 pub struct Pipeline {
     mask: bool,
     crypt: Option<Arc<Crypt>>,
-    encrypt_fields: Vec<String>,
+    /// (field, `<field>_enc`), the names made once.
+    encrypt_fields: Vec<(String, String)>,
+    msg_enc: String,
     max_records: usize,
     sample_size: usize,
     /// At most this many chunks per batch (`available_parallelism`, read once).
@@ -68,7 +70,12 @@ impl Pipeline {
         Self {
             mask: pii.mask,
             crypt: pii.crypt.clone(),
-            encrypt_fields: pii.encrypt_fields.clone(),
+            encrypt_fields: pii
+                .encrypt_fields
+                .iter()
+                .map(|f| (f.clone(), enc_name(f)))
+                .collect(),
+            msg_enc: enc_name("msg"),
             max_records,
             sample_size,
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
@@ -154,7 +161,7 @@ impl Pipeline {
             totals: SourceStats::new(ctx.emitter, ctx.scenario_id),
             ..Default::default()
         };
-        let mut enc = Vec::new();
+        let mut enc = Tokens::default();
         for rec in records {
             let mut rec = std::mem::take(rec);
             for (k, v) in ctx.defaults {
@@ -176,23 +183,24 @@ impl Pipeline {
     }
 
     /// Encrypts (into `enc`) and masks one record in place.
-    fn protect(&self, rec: &mut Normalized, enc: &mut Vec<(String, String)>) {
+    fn protect<'p>(&'p self, rec: &mut Normalized, enc: &mut Tokens<'p>) {
         if let Some(crypt) = &self.crypt {
             if !rec.msg.is_empty() {
-                enc.push((enc_name("msg"), crypt.encrypt(rec.msg.as_bytes())));
+                enc.push_with(&self.msg_enc, |t| crypt.encrypt_into(rec.msg.as_bytes(), t));
             }
-            for name in &self.encrypt_fields {
+            for (name, enc_name) in &self.encrypt_fields {
                 let Some((_, value)) = rec.fields.iter_mut().find(|(k, _)| k == name) else {
                     continue;
                 };
-                let token = match &*value {
-                    Value::String(s) => crypt.encrypt(s.as_bytes()),
-                    other => crypt.encrypt(other.to_string().as_bytes()),
-                };
+                enc.push_with(enc_name, |t| match &*value {
+                    Value::String(s) => crypt.encrypt_into(s.as_bytes(), t),
+                    other => crypt.encrypt_into(other.to_string().as_bytes(), t),
+                });
                 mask_value(value);
-                enc.push((enc_name(name), token));
             }
-            rename_enc_collisions(rec, enc);
+            if !enc.is_empty() {
+                rename_enc_collisions(rec, enc);
+            }
         }
         if self.mask {
             if let Cow::Owned(m) = mask_str(&rec.msg) {
@@ -248,13 +256,13 @@ fn add_stats(into: &mut SourceStats, from: &SourceStats) {
 
 /// A field of the record named like a produced `<name>_enc` token is renamed
 /// `<name>_enc_orig` (more `_orig` until the name is free): no duplicate keys.
-fn rename_enc_collisions(rec: &mut Normalized, enc: &[(String, String)]) {
+fn rename_enc_collisions(rec: &mut Normalized, enc: &Tokens<'_>) {
     for i in 0..rec.fields.len() {
-        if !enc.iter().any(|(e, _)| *e == rec.fields[i].0) {
+        if !enc.has(&rec.fields[i].0) {
             continue;
         }
         let mut name = format!("{}_orig", rec.fields[i].0);
-        while rec.fields.iter().any(|(k, _)| *k == name) || enc.iter().any(|(e, _)| *e == name) {
+        while rec.fields.iter().any(|(k, _)| *k == name) || enc.has(&name) {
             name.push_str("_orig");
         }
         rec.fields[i].0 = name;

@@ -51,10 +51,12 @@ pub mod normalize;
 pub mod pii;
 pub mod pipeline;
 pub mod quota;
+pub mod read;
 pub mod schema;
 pub mod secret;
 pub mod sink;
 pub mod syslog;
+pub mod watermark;
 
 /// The gateway's version, reported by `/healthz` and `logops_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -12,9 +12,10 @@ use tokio::sync::watch;
 use crate::auth::{Auth, AuthConfig};
 use crate::config::Config;
 use crate::housekeeping::{self, HousekeepingConfig};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Tails};
 use crate::ingest::IngestService;
 use crate::metrics::Metrics;
+use crate::read::source::Store;
 use crate::sink;
 use crate::syslog::{Listeners, SyslogConfig};
 
@@ -52,12 +53,13 @@ impl Gateway {
     /// [`StartError`] naming the key to change.
     pub fn build(config: Config) -> Result<Gateway, StartError> {
         let metrics = Arc::new(Metrics::new(config.max_label_values));
-        let sink = sink::build(&config.sink, Arc::clone(&metrics)).map_err(|source| {
-            StartError::SinkDir {
+        let marks = Arc::new(crate::watermark::Watermarks::default());
+        let sink = sink::build(&config.sink, Arc::clone(&metrics), Arc::clone(&marks)).map_err(
+            |source| StartError::SinkDir {
                 dir: config.sink.dir.clone(),
                 source,
-            }
-        })?;
+            },
+        )?;
         let ingest = IngestService::new(config.limits, &config.pii, sink, Arc::clone(&metrics));
         warn_if_readable(&config.auth);
         Ok(Gateway {
@@ -67,6 +69,13 @@ impl Gateway {
                 tls: config.tls,
                 ingest: Arc::new(ingest),
                 metrics,
+                store: Arc::new(Store::new(
+                    config.sink.dir.clone(),
+                    config.housekeeping.settings.archive_dir.clone(),
+                    Some(marks),
+                )),
+                read: config.read,
+                tails: Tails::default(),
             }),
             housekeeping: config.housekeeping,
             syslog: config.syslog,

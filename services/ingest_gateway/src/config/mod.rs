@@ -17,6 +17,7 @@ use crate::http::tls::{Tls, TlsError, TlsFiles};
 use crate::http::{self, ServerConfig};
 use crate::ingest::{self, Limits};
 use crate::pii::{self, Crypt, PiiConfig};
+use crate::read::{self, ReadConfig};
 use crate::schema::Tenant;
 use crate::sink::{self, FsyncPolicy, SinkConfig};
 use crate::syslog::{self, SyslogConfig};
@@ -103,6 +104,8 @@ pub struct Config {
     pub sink: SinkConfig,
     /// Retention.
     pub housekeeping: HousekeepingConfig,
+    /// Read limits.
+    pub read: ReadConfig,
     /// `LOGOPS_MAX_LABEL_VALUES`: distinct values per metric label before `_other`.
     pub max_label_values: usize,
 }
@@ -164,6 +167,14 @@ impl Config {
             auth: auth_section(&p)?,
             tls: tls_section(&p)?,
             syslog: syslog_section(&p)?,
+            read: ReadConfig {
+                max_bytes: p.positive(
+                    "LOGOPS_QUERY_MAX_BYTES",
+                    read::DEFAULT_QUERY_MAX_BYTES as usize,
+                )? as u64,
+                max_limit: p.positive("LOGOPS_QUERY_MAX_LIMIT", read::DEFAULT_QUERY_MAX_LIMIT)?,
+                max_tails: p.positive("LOGOPS_MAX_TAILS", read::DEFAULT_MAX_TAILS)?,
+            },
             limits: Limits {
                 max_body_bytes: p
                     .positive("LOGOPS_MAX_BODY_BYTES", ingest::DEFAULT_MAX_BODY_BYTES)?,

@@ -39,6 +39,18 @@ pub enum ApiError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// A read's query or parameters are invalid (LogQL, time range, limit).
+    #[error("{0}")]
+    BadQuery(String),
+    /// Too many live tails of this tenant at once.
+    #[error("at most {max} concurrent tails per tenant (LOGOPS_MAX_TAILS)")]
+    TooManyTails {
+        /// The limit.
+        max: usize,
+    },
+    /// The stored data could not be read.
+    #[error("reading the stored data failed: {0}")]
+    ReadFailed(String),
     /// Known path, wrong method.
     #[error("method not allowed; use {allow}")]
     MethodNotAllowed {
@@ -132,6 +144,12 @@ impl ApiError {
             ApiError::BodyTimeout { .. } => meta("body_timeout", StatusCode::REQUEST_TIMEOUT),
             ApiError::BodyRead(_) => meta("body_read_error", StatusCode::BAD_REQUEST),
             ApiError::NotFound(_) => meta("not_found", StatusCode::NOT_FOUND),
+            ApiError::BadQuery(_) => meta("invalid_query", StatusCode::BAD_REQUEST),
+            ApiError::TooManyTails { .. } => Meta {
+                retry_after: Some(5),
+                ..meta("too_many_tails", StatusCode::TOO_MANY_REQUESTS)
+            },
+            ApiError::ReadFailed(_) => meta("read_failed", StatusCode::INTERNAL_SERVER_ERROR),
             ApiError::MethodNotAllowed { .. } => {
                 meta("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED)
             }

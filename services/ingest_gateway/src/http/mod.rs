@@ -9,9 +9,14 @@
 mod batch;
 pub mod body;
 pub mod error;
+mod loki;
 mod protocols;
+mod read;
 mod routes;
+pub mod stream;
 pub mod tls;
+
+pub use read::Tails;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,6 +34,8 @@ use tokio::sync::Semaphore;
 use crate::auth::Auth;
 use crate::ingest::IngestService;
 use crate::metrics::Metrics;
+use crate::read::source::Store;
+use crate::read::ReadConfig;
 
 /// Default `LOGOPS_LISTEN`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -76,6 +83,12 @@ pub struct AppState {
     pub ingest: Arc<IngestService>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// What was stored, for reads.
+    pub store: Arc<Store>,
+    /// Read limits.
+    pub read: ReadConfig,
+    /// Open live tails per tenant.
+    pub tails: Tails,
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -156,12 +169,43 @@ async fn serve_conn<I>(
 {
     let svc = service_fn(move |req| {
         let (st, peer) = (Arc::clone(&state), peer_cn.clone());
-        async move { Ok::<_, Infallible>(routes::handle(req, &st, peer.as_deref()).await) }
+        async move { Ok::<_, Infallible>(dispatch(req, &st, peer.as_deref()).await) }
     });
     let conn = builder.serve_connection_with_upgrades(io, svc);
     if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
+}
+
+/// Read routes stream their answers; every other route answers whole.
+async fn dispatch(
+    req: hyper::Request<hyper::body::Incoming>,
+    state: &Arc<AppState>,
+    peer_cn: Option<&str>,
+) -> hyper::Response<stream::Body> {
+    use http_body_util::BodyExt;
+    let path = req.uri().path();
+    let get = req.method() == hyper::Method::GET
+        || req.method() == hyper::Method::POST && path.starts_with("/loki/api/v1/query");
+    if get && loki::is_route(path) {
+        return loki::handle(req, state, peer_cn).await;
+    }
+    if req.method() == hyper::Method::GET {
+        let answer = match path {
+            "/v1/query" => Some(read::query(&req, state, peer_cn)),
+            "/v1/stats" => Some(read::stats(&req, state, peer_cn).await),
+            "/v1/tail" => Some(read::tail(&req, state, peer_cn)),
+            _ => None,
+        };
+        if let Some(a) = answer {
+            return a.unwrap_or_else(|e| {
+                let (parts, body) = e.into_response().into_parts();
+                hyper::Response::from_parts(parts, body.boxed())
+            });
+        }
+    }
+    let (parts, body) = routes::handle(req, state, peer_cn).await.into_parts();
+    hyper::Response::from_parts(parts, body.boxed())
 }
 
 /// Connection-level accept errors are expected; anything else (EMFILE) backs off.

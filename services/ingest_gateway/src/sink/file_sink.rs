@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 use super::{file, writer, AppendFuture, Batch, Sink, SinkConfig, SinkError, SinkInfo};
 use crate::dayfile;
 use crate::metrics::Metrics;
+use crate::watermark::Watermarks;
 
 /// A batch for the writer.
 pub(super) struct Job {
@@ -67,7 +68,11 @@ impl FileSink {
     ///
     /// # Errors
     /// The directory cannot be created or read.
-    pub fn start(cfg: &SinkConfig, metrics: Arc<Metrics>) -> std::io::Result<FileSink> {
+    pub fn start(
+        cfg: &SinkConfig,
+        metrics: Arc<Metrics>,
+        marks: Arc<Watermarks>,
+    ) -> std::io::Result<FileSink> {
         let shared = Arc::new(Shared::default());
         std::fs::create_dir_all(&cfg.dir)?;
         let lock = dayfile::try_lock(&cfg.dir)?.ok_or_else(|| {
@@ -84,6 +89,7 @@ impl FileSink {
             cfg.fsync_interval,
             Arc::clone(&shared),
             metrics,
+            marks,
         );
         let thread = std::thread::Builder::new()
             .name("logops-sink".into())

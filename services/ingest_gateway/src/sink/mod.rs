@@ -21,6 +21,7 @@ use time::Date;
 
 use crate::metrics::Metrics;
 use crate::schema::Tenant;
+use crate::watermark::Watermarks;
 
 pub use file_sink::FileSink;
 
@@ -127,9 +128,13 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
 ///
 /// # Errors
 /// The file sink's directory cannot be created or repaired.
-pub fn build(cfg: &SinkConfig, metrics: Arc<Metrics>) -> std::io::Result<Arc<dyn Sink>> {
+pub fn build(
+    cfg: &SinkConfig,
+    metrics: Arc<Metrics>,
+    marks: Arc<Watermarks>,
+) -> std::io::Result<Arc<dyn Sink>> {
     if cfg.enabled {
-        Ok(Arc::new(FileSink::start(cfg, metrics)?))
+        Ok(Arc::new(FileSink::start(cfg, metrics, marks)?))
     } else {
         Ok(Arc::new(DiscardSink))
     }

@@ -20,6 +20,7 @@ use super::{FsyncPolicy, SinkError};
 use crate::dayfile;
 use crate::metrics::Metrics;
 use crate::schema::Tenant;
+use crate::watermark::Watermarks;
 
 /// A group stops growing past this many bytes, bounding one write's size.
 const MAX_GROUP_BYTES: usize = 8 * 1024 * 1024;
@@ -34,6 +35,7 @@ pub(super) struct Writer {
     metrics: Arc<Metrics>,
     files: Vec<DayFile>,
     last_sync: Instant,
+    marks: Arc<Watermarks>,
 }
 
 impl Writer {
@@ -43,6 +45,7 @@ impl Writer {
         interval: Duration,
         shared: Arc<Shared>,
         metrics: Arc<Metrics>,
+        marks: Arc<Watermarks>,
     ) -> Self {
         Writer {
             dir,
@@ -52,6 +55,7 @@ impl Writer {
             metrics,
             files: Vec::new(),
             last_sync: Instant::now(),
+            marks,
         }
     }
 
@@ -159,6 +163,9 @@ impl Writer {
                 self.metrics.sink_synced(t.elapsed());
             }
             if self.files[idx].is_current() || self.files[idx].is_linked() {
+                // Acknowledged from here on: readers may see it.
+                self.marks
+                    .advance(&self.files[idx].path, self.files[idx].len());
                 self.metrics.sink_written(bytes);
                 self.shared.failing.store(false, Ordering::Release);
                 return Ok(());
@@ -210,7 +217,9 @@ impl Writer {
             }
         }
         let path = dayfile::path(&self.dir, tenant, day);
-        self.files.push(DayFile::open(path, tenant.clone(), day)?);
+        let file = DayFile::open(path, tenant.clone(), day)?;
+        self.marks.advance(&file.path, file.len());
+        self.files.push(file);
         Ok(self.files.len() - 1)
     }
 

@@ -1,0 +1,496 @@
+//! Where reads come from: a tenant's day files in the sink directory and its
+//! zip archives, read up to what was acknowledged, line by line, with a
+//! sparse index that lets a narrow time range skip most of a big file.
+//!
+//! **Sparse index.** For every live day file read, the reader keeps in memory
+//! one summary per ~64 KiB block of lines: byte range, line count, minimum and
+//! maximum `ts`. It is built while the file is scanned (the first query over
+//! a file pays one sequential pass) and extended past its end on later
+//! queries — day files only grow, so a block once summarized stays true. It
+//! is dropped when the file's inode changes (rotation, rewrite) or the file
+//! becomes shorter than the index (truncation). A query with a time range
+//! reads only the blocks whose `[min, max]` meets it. Archives are read whole.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use time::Date;
+
+use super::line::ts_nanos;
+use crate::dayfile;
+use crate::schema::Tenant;
+use crate::watermark::Watermarks;
+
+/// Bytes per index block (a block ends at the first line end past this).
+const BLOCK_BYTES: u64 = 64 * 1024;
+/// Read size.
+const CHUNK: usize = 1 << 20;
+/// Files whose index is kept.
+const MAX_INDEXED_FILES: usize = 1024;
+
+/// One day of a tenant's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The day (from the file name: the UTC day the batches were received).
+    pub day: Date,
+    /// Where it is.
+    pub place: Place,
+}
+
+/// A live day file or an archived one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// `<sink>/[T/]YYYYMMDD.ndjson`.
+    Live(PathBuf),
+    /// `<archive>/[T/]YYYYMMDD.zip`, entry `YYYYMMDD.ndjson`.
+    Archive(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    start: u64,
+    end: u64,
+    min_ts: i64,
+    max_ts: i64,
+}
+
+#[derive(Debug, Default)]
+struct FileIndex {
+    id: (u64, u64),
+    blocks: Vec<Block>,
+    covered: u64,
+}
+
+/// One line as the scanner hands it on.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// The stored bytes, without the `\n`.
+    pub bytes: &'a [u8],
+    /// Byte offset of the line in its day file (in the archive entry for archives).
+    pub offset: u64,
+    /// Its `ts` in Unix nanoseconds (`i64::MIN` if it has none).
+    pub ts: i64,
+}
+
+/// Counters of one scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Sources opened.
+    pub files: u64,
+    /// Bytes read.
+    pub bytes_scanned: u64,
+    /// Lines looked at.
+    pub lines_scanned: u64,
+    /// Where the last source read ended (the next unread byte).
+    pub last_end: u64,
+}
+
+/// Whether a visitor wants more lines.
+pub type Continue = bool;
+
+/// The stored data of a gateway (or of a directory, for the CLI).
+#[derive(Debug)]
+pub struct Store {
+    sink_dir: PathBuf,
+    archive_dir: PathBuf,
+    marks: Option<Arc<Watermarks>>,
+    index: Mutex<HashMap<PathBuf, FileIndex>>,
+}
+
+impl Store {
+    /// A store over `sink_dir` and `archive_dir`; `marks` when a sink in this
+    /// process writes there (reads then stop at what it acknowledged).
+    pub fn new(sink_dir: PathBuf, archive_dir: PathBuf, marks: Option<Arc<Watermarks>>) -> Self {
+        Store {
+            sink_dir,
+            archive_dir,
+            marks,
+            index: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The watermarks this store follows, if any.
+    pub fn marks(&self) -> Option<&Arc<Watermarks>> {
+        self.marks.as_ref()
+    }
+
+    /// Every day of `tenant`, oldest first; a day both archived and live
+    /// (mid-archiving) is read from its live file.
+    ///
+    /// # Errors
+    /// A directory exists but cannot be read.
+    pub fn sources(&self, tenant: &Tenant) -> io::Result<Vec<Source>> {
+        let mut out: Vec<Source> = Vec::new();
+        let live_dir = dayfile::tenant_dir(&self.sink_dir, tenant);
+        for e in list_or_empty(&live_dir, dayfile::list)? {
+            out.push(Source {
+                day: e.day,
+                place: Place::Live(e.path),
+            });
+        }
+        let archive_dir = dayfile::tenant_dir(&self.archive_dir, tenant);
+        for (day, path) in list_or_empty(&archive_dir, list_archives)? {
+            if !out.iter().any(|s| s.day == day) {
+                out.push(Source {
+                    day,
+                    place: Place::Archive(path),
+                });
+            }
+        }
+        out.sort_by_key(|s| s.day);
+        Ok(out)
+    }
+
+    /// The source of `day` for `tenant`, if there is one.
+    ///
+    /// # Errors
+    /// A directory exists but cannot be read.
+    pub fn source(&self, tenant: &Tenant, day: Date) -> io::Result<Option<Source>> {
+        Ok(self.sources(tenant)?.into_iter().find(|s| s.day == day))
+    }
+
+    /// How far `path` (of length `len`) may be read: its watermark, or its last complete line.
+    fn readable(&self, path: &Path, file: &File, len: u64) -> io::Result<u64> {
+        if let Some(m) = self.marks.as_ref().and_then(|m| m.committed(path)) {
+            return Ok(m.min(len));
+        }
+        last_line_end(file, len)
+    }
+
+    /// Calls `visit` for every line of `src` from byte `from` whose `ts` is
+    /// in `[lo, hi)`, in file order, until it returns false. A live file is
+    /// read up to what is acknowledged, skipping index blocks outside the range.
+    ///
+    /// # Errors
+    /// The source cannot be read (a file removed before it was opened is
+    /// looked for in the archives first).
+    pub fn scan(
+        &self,
+        src: &Source,
+        from: u64,
+        (lo, hi): (i64, i64),
+        stats: &mut ScanStats,
+        visit: &mut dyn FnMut(Line<'_>) -> Continue,
+    ) -> io::Result<Continue> {
+        stats.files += 1;
+        match &src.place {
+            Place::Live(path) => match File::open(path) {
+                Ok(file) => self.scan_live(path, &file, from, (lo, hi), stats, visit),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // Archived (or deleted) since it was listed.
+                    let stem = dayfile::stem(src.day);
+                    let zip = path.parent().map(|p| {
+                        let rel = p.strip_prefix(&self.sink_dir).unwrap_or(Path::new(""));
+                        self.archive_dir.join(rel).join(format!("{stem}.zip"))
+                    });
+                    match zip.filter(|z| z.is_file()) {
+                        Some(z) => scan_archive(&z, src.day, from, (lo, hi), stats, visit),
+                        None => Ok(true),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+            Place::Archive(zip) => scan_archive(zip, src.day, from, (lo, hi), stats, visit),
+        }
+    }
+
+    fn scan_live(
+        &self,
+        path: &Path,
+        file: &File,
+        from: u64,
+        (lo, hi): (i64, i64),
+        stats: &mut ScanStats,
+        visit: &mut dyn FnMut(Line<'_>) -> Continue,
+    ) -> io::Result<Continue> {
+        let meta = file.metadata()?;
+        let id = (meta.dev(), meta.ino());
+        let limit = self.readable(path, file, meta.len())?;
+        let (blocks, covered) = {
+            let mut idx = self
+                .index
+                .lock()
+                .map_err(|_| io::Error::other("index lock"))?;
+            match idx.get(path) {
+                Some(fi) if fi.id == id && fi.covered <= limit => (fi.blocks.clone(), fi.covered),
+                _ => {
+                    idx.remove(path);
+                    (Vec::new(), 0)
+                }
+            }
+        };
+        let mut buf = Vec::new();
+        // Indexed part: only the blocks that can hold the range.
+        let mut run: Option<(u64, u64)> = None;
+        for b in blocks.iter().filter(|b| b.end > from) {
+            let hit = b.max_ts >= lo && b.min_ts < hi;
+            match (&mut run, hit) {
+                (Some((_, end)), true) if *end == b.start => *end = b.end,
+                (_, true) => {
+                    if let Some((s, e)) = run.take() {
+                        if !read_range(
+                            file,
+                            s.max(from),
+                            e,
+                            &mut buf,
+                            (lo, hi),
+                            stats,
+                            visit,
+                            None,
+                        )? {
+                            return Ok(false);
+                        }
+                    }
+                    run = Some((b.start, b.end));
+                }
+                (_, false) => {}
+            }
+        }
+        if let Some((s, e)) = run {
+            if !read_range(file, s.max(from), e, &mut buf, (lo, hi), stats, visit, None)? {
+                return Ok(false);
+            }
+        }
+        // The rest, indexed as it is read (only when read from its start).
+        let start = covered.max(from);
+        let mut builder = (start == covered).then(|| Builder::new(covered));
+        stats.last_end = limit;
+        let more = read_range(
+            file,
+            start,
+            limit,
+            &mut buf,
+            (lo, hi),
+            stats,
+            visit,
+            builder.as_mut(),
+        )?;
+        if let Some(b) = builder {
+            self.extend_index(path, id, covered, b.finish_full());
+        }
+        Ok(more)
+    }
+
+    fn extend_index(&self, path: &Path, id: (u64, u64), covered: u64, new: Vec<Block>) {
+        let Some(last) = new.last().copied() else {
+            return;
+        };
+        let Ok(mut idx) = self.index.lock() else {
+            return;
+        };
+        if idx.len() >= MAX_INDEXED_FILES && !idx.contains_key(path) {
+            idx.clear();
+        }
+        let fi = idx.entry(path.to_path_buf()).or_default();
+        if fi.id != id || fi.covered != covered {
+            if covered != 0 {
+                return;
+            }
+            *fi = FileIndex {
+                id,
+                ..FileIndex::default()
+            };
+        }
+        fi.blocks.extend(new);
+        fi.covered = last.end;
+    }
+}
+
+/// Summarizes the lines read into blocks.
+struct Builder {
+    blocks: Vec<Block>,
+    cur: Block,
+}
+
+impl Builder {
+    fn new(start: u64) -> Self {
+        Builder {
+            blocks: Vec::new(),
+            cur: Block {
+                start,
+                end: start,
+                min_ts: i64::MAX,
+                max_ts: i64::MIN,
+            },
+        }
+    }
+
+    fn line(&mut self, ts: i64, end: u64) {
+        self.cur.min_ts = self.cur.min_ts.min(ts);
+        self.cur.max_ts = self.cur.max_ts.max(ts);
+        self.cur.end = end;
+        if end - self.cur.start >= BLOCK_BYTES {
+            self.blocks.push(self.cur);
+            self.cur = Block {
+                start: end,
+                end,
+                min_ts: i64::MAX,
+                max_ts: i64::MIN,
+            };
+        }
+    }
+
+    /// The complete blocks (the partial last one is read again next time).
+    fn finish_full(self) -> Vec<Block> {
+        self.blocks
+    }
+}
+
+/// Reads `[start, end)` of `file` line by line (`start` is a line start).
+#[allow(clippy::too_many_arguments)]
+fn read_range(
+    file: &File,
+    start: u64,
+    end: u64,
+    buf: &mut Vec<u8>,
+    (lo, hi): (i64, i64),
+    stats: &mut ScanStats,
+    visit: &mut dyn FnMut(Line<'_>) -> Continue,
+    mut builder: Option<&mut Builder>,
+) -> io::Result<Continue> {
+    let mut pos = start;
+    let mut carry = 0usize;
+    if buf.len() < CHUNK {
+        buf.resize(CHUNK, 0);
+    }
+    while pos + (carry as u64) < end {
+        if carry == buf.len() {
+            // A line longer than the buffer.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let want = ((end - pos - carry as u64) as usize).min(buf.len() - carry);
+        let n = file.read_at(&mut buf[carry..carry + want], pos + carry as u64)?;
+        if n == 0 {
+            break;
+        }
+        stats.bytes_scanned += n as u64;
+        let filled = carry + n;
+        let mut at = 0usize;
+        while let Some(nl) = memchr::memchr(b'\n', &buf[at..filled]) {
+            let line = &buf[at..at + nl];
+            let offset = pos + at as u64;
+            let ts = ts_nanos(line).unwrap_or(i64::MIN);
+            stats.lines_scanned += 1;
+            if let Some(b) = builder.as_deref_mut() {
+                b.line(ts, offset + nl as u64 + 1);
+            }
+            if ts >= lo
+                && ts < hi
+                && !visit(Line {
+                    bytes: line,
+                    offset,
+                    ts,
+                })
+            {
+                return Ok(false);
+            }
+            at += nl + 1;
+        }
+        buf.copy_within(at..filled, 0);
+        carry = filled - at;
+        pos += at as u64;
+    }
+    Ok(true)
+}
+
+fn scan_archive(
+    zip: &Path,
+    day: Date,
+    from: u64,
+    (lo, hi): (i64, i64),
+    stats: &mut ScanStats,
+    visit: &mut dyn FnMut(Line<'_>) -> Continue,
+) -> io::Result<Continue> {
+    let file = File::open(zip)?;
+    let mut archive = zip::ZipArchive::new(file).map_err(io::Error::other)?;
+    let name = dayfile::file_name(day);
+    let mut entry = match archive.by_name(&name) {
+        Ok(e) => e,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(true),
+        Err(e) => return Err(io::Error::other(e)),
+    };
+    let mut buf = vec![0u8; CHUNK];
+    let (mut carry, mut pos) = (0usize, 0u64);
+    loop {
+        if carry == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = entry.read(&mut buf[carry..])?;
+        if n == 0 {
+            stats.last_end = pos;
+            return Ok(true);
+        }
+        stats.bytes_scanned += n as u64;
+        let filled = carry + n;
+        let mut at = 0usize;
+        while let Some(nl) = memchr::memchr(b'\n', &buf[at..filled]) {
+            let line = &buf[at..at + nl];
+            let offset = pos + at as u64;
+            let ts = ts_nanos(line).unwrap_or(i64::MIN);
+            stats.lines_scanned += 1;
+            if offset >= from
+                && ts >= lo
+                && ts < hi
+                && !visit(Line {
+                    bytes: line,
+                    offset,
+                    ts,
+                })
+            {
+                return Ok(false);
+            }
+            at += nl + 1;
+        }
+        buf.copy_within(at..filled, 0);
+        carry = filled - at;
+        pos += at as u64;
+    }
+}
+
+/// The end of the last complete line of a file of `len` bytes.
+fn last_line_end(file: &File, len: u64) -> io::Result<u64> {
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let n = (end - start) as usize;
+        file.read_exact_at(&mut buf[..n], start)?;
+        if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+fn list_or_empty<T>(dir: &Path, list: fn(&Path) -> io::Result<Vec<T>>) -> io::Result<Vec<T>> {
+    match list(dir) {
+        Ok(v) => Ok(v),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `YYYYMMDD.zip` regular files of `dir`.
+fn list_archives(dir: &Path) -> io::Result<Vec<(Date, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(day) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".zip"))
+            .and_then(dayfile::parse_stem)
+        else {
+            continue;
+        };
+        if entry.file_type()?.is_file() {
+            out.push((day, entry.path()));
+        }
+    }
+    Ok(out)
+}

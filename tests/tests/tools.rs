@@ -1,7 +1,9 @@
 //! Operator tools against a real gateway (SPEC §3–§4): what the gateway stores
 //! with encryption on comes back whole through `logops-decrypt`, `--rotate`
 //! moves the tokens to a new key, and `LOGOPS_HOUSEKEEP_AUTORUN` archives
-//! expired day files at start-up (and counts them in `/metrics`).
+//! expired day files at start-up (and counts them in `/metrics`), and
+//! `logops-query` answers the same over the sink directory as over the
+//! gateway's read API.
 //!
 //! Needs the tools' binaries: `cargo build -p logops-tools` (or a workspace build).
 
@@ -313,4 +315,288 @@ fn rotate_refuses_todays_file_and_a_running_gateway() {
     );
     assert_eq!(fs::read(&file).unwrap(), before, "the file was touched");
     drop(gw);
+}
+
+/// 60 records over one minute from 2026-03-01T10:00:00Z: every 3rd ERROR,
+/// the 7th with "timeout" in its message.
+fn query_records() -> String {
+    (0..60)
+        .map(|i| {
+            let r = json!({
+                "ts": format!("2026-03-01T10:00:{i:02}Z"),
+                "level": if i % 3 == 0 { "ERROR" } else { "INFO" },
+                "msg": format!("request {i} took {i} ms{}", if i == 7 { " timeout" } else { "" }),
+                "service": if i < 30 { "api" } else { "web" },
+                "latency_ms": i,
+            });
+            format!("{r}\n")
+        })
+        .collect()
+}
+
+const DAY: [&str; 4] = [
+    "--from",
+    "2026-03-01T00:00:00Z",
+    "--to",
+    "2026-03-02T00:00:00Z",
+];
+
+/// Runs `logops-query` over the directories of `gw` and over its URL; both
+/// must succeed with the same lines. Returns them and the `_stats` of the run over --dir.
+fn query_both(gw: &Gateway, work: &Path, pre: &[&str], args: &[&str]) -> (Vec<String>, Value) {
+    let sink = gw.sink_dir.to_str().unwrap().to_string();
+    let archive = work.join("data/archive");
+    let url = gw.url("");
+    let mut dir_args: Vec<&str> = args.to_vec();
+    dir_args.extend(["--dir", &sink, "--archive-dir", archive.to_str().unwrap()]);
+    let mut url_args: Vec<&str> = args.to_vec();
+    url_args.extend(["--url", &url]);
+    url_args.extend(pre);
+    let over_dir = tool("logops-query", work, &[], &dir_args);
+    let over_url = tool("logops-query", work, &[], &url_args);
+    for (how, out) in [("--dir", &over_dir), ("--url", &over_url)] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{how} {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        text(&over_dir.stdout),
+        text(&over_url.stdout),
+        "{args:?}: --dir and --url differ"
+    );
+    let stats_line = text(&over_dir.stderr);
+    let stats: Value = serde_json::from_str(stats_line.trim()).expect("a _stats line on stderr");
+    let url_stats: Value = serde_json::from_str(text(&over_url.stderr).trim()).unwrap();
+    assert_eq!(stats["_stats"]["matched"], url_stats["_stats"]["matched"]);
+    let lines = text(&over_dir.stdout).lines().map(str::to_string).collect();
+    (lines, stats["_stats"].clone())
+}
+
+fn msg_of(line: &str) -> String {
+    serde_json::from_str::<Value>(line).unwrap()["msg"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn query_over_the_directory_and_the_url_agree() {
+    let work = tempfile::tempdir().unwrap();
+    let gw = Gateway::builder().process().workdir(work.path()).start();
+    assert_eq!(
+        gw.ingest("application/x-ndjson", &query_records()).status,
+        200
+    );
+    let stored = gw.stored_lines();
+    assert_eq!(stored.len(), 60);
+
+    // Everything, oldest first: exactly the stored lines.
+    let mut all = vec!["{}", "--forward", "--limit", "1000"];
+    all.extend(DAY);
+    let (lines, stats) = query_both(&gw, work.path(), &[], &all);
+    assert_eq!(lines, stored);
+    assert_eq!(stats["matched"], 60);
+    assert_eq!(stats["truncated"], false);
+
+    // Filters.
+    for (q, n) in [
+        (r#"{level="ERROR"}"#, 20),
+        (r#"{level="ERROR"} | service="web""#, 10),
+        (r#"{} |= "timeout""#, 1),
+        (r#"{} | json | latency_ms >= 50"#, 10),
+    ] {
+        let mut a = vec![q, "--forward", "--limit", "1000"];
+        a.extend(DAY);
+        let (lines, _) = query_both(&gw, work.path(), &[], &a);
+        assert_eq!(lines.len(), n, "{q}");
+        let want: Vec<&String> = stored
+            .iter()
+            .filter(|l| match q {
+                r#"{level="ERROR"}"# => l.contains(r#""level":"ERROR""#),
+                _ => true,
+            })
+            .collect();
+        if q == r#"{level="ERROR"}"# {
+            assert_eq!(lines.iter().collect::<Vec<_>>(), want);
+        }
+    }
+
+    // Newest first by default, the limit said in _stats; a time range on ts.
+    let mut a = vec!["{}", "--limit", "3"];
+    a.extend(DAY);
+    let (lines, stats) = query_both(&gw, work.path(), &[], &a);
+    let msgs: Vec<String> = lines.iter().map(|l| msg_of(l)).collect();
+    assert_eq!(
+        msgs,
+        [
+            "request 59 took 59 ms",
+            "request 58 took 58 ms",
+            "request 57 took 57 ms"
+        ]
+    );
+    assert_eq!(stats["truncated"], true);
+    let (lines, _) = query_both(
+        &gw,
+        work.path(),
+        &[],
+        &[
+            "{}",
+            "--from",
+            "2026-03-01T10:00:10Z",
+            "--to",
+            "2026-03-01T10:00:20Z",
+        ],
+    );
+    assert_eq!(lines.len(), 11);
+    // Nothing in the last hour (the default window).
+    let (lines, _) = query_both(&gw, work.path(), &[], &["{}", "--since", "1h"]);
+    assert!(lines.is_empty());
+}
+
+#[test]
+fn query_reports_bad_queries_with_2_and_failures_with_1() {
+    let work = tempfile::tempdir().unwrap();
+    let gw = Gateway::builder().process().workdir(work.path()).start();
+    let sink = gw.sink_dir.to_str().unwrap().to_string();
+    let url = gw.url("");
+    for target in [["--dir", sink.as_str()], ["--url", url.as_str()]] {
+        let mut a = vec![r#"{level="ERROR""#];
+        a.extend(target);
+        let out = tool("logops-query", work.path(), &[], &a);
+        assert_eq!(out.status.code(), Some(2), "{target:?}");
+        assert!(
+            text(&out.stderr).contains("parse error at line 1, col 15: expected `}`"),
+            "{target:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+    // Nothing listens there / no such directory.
+    for a in [
+        ["{}", "--url", "http://127.0.0.1:1"],
+        ["{}", "--dir", "/nonexistent/logops"],
+    ] {
+        let out = tool("logops-query", work.path(), &[], &a);
+        assert_eq!(out.status.code(), Some(1), "{a:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).starts_with("logops-query: "));
+    }
+}
+
+#[test]
+fn query_with_a_key_reads_its_tenant() {
+    let work = tempfile::tempdir().unwrap();
+    let keys = work.path().join("keys.toml");
+    fs::write(
+        &keys,
+        r#"
+[[key]]
+id = "acme-w"
+secret = "acme-w-secret"
+tenant = "acme"
+[[key]]
+id = "acme-r"
+secret = "acme-r-secret"
+tenant = "acme"
+roles = ["read"]
+"#,
+    )
+    .unwrap();
+    let gw = Gateway::builder()
+        .process()
+        .workdir(work.path())
+        .env("LOGOPS_AUTH", "key")
+        .env("LOGOPS_KEYS_FILE", keys.to_str().unwrap())
+        .start();
+    let r = gw.post(
+        "/v1/logs",
+        &[
+            ("content-type", "application/x-ndjson"),
+            ("authorization", "Bearer acme-w:acme-w-secret"),
+        ],
+        query_records().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut a = vec![r#"{level="ERROR"}"#, "--tenant", "acme", "--limit", "1000"];
+    a.extend(DAY);
+    let (lines, _) = query_both(
+        &gw,
+        work.path(),
+        &["--api-key", "acme-r", "--secret", "acme-r-secret"],
+        &a,
+    );
+    assert_eq!(lines.len(), 20);
+    // Without the key: refused (401), an HTTP failure.
+    let url = gw.url("");
+    let out = tool("logops-query", work.path(), &[], &["{}", "--url", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+}
+
+/// Starts `logops-query --tail` with `args`, ingests an ERROR and an INFO
+/// line until the tail prints one (it may take a moment to start), and
+/// returns the first line it printed.
+fn tail_sees_new_line(gw: &Gateway, cwd: &Path, args: &[&str]) -> String {
+    use std::io::BufRead;
+    let mut child = Command::new(bin_path("logops-query"))
+        .current_dir(cwd)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn logops-query");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut round = 0;
+    let got = loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let body = format!(
+            "{}\n{}\n",
+            json!({"level": "INFO", "msg": format!("quiet {round}")}),
+            json!({"level": "ERROR", "msg": format!("late error {round}")})
+        );
+        assert_eq!(gw.ingest("application/x-ndjson", &body).status, 200);
+        round += 1;
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(1500)) {
+            break line;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("logops-query --tail exited: {status}");
+        }
+        assert!(Instant::now() < deadline, "the tail printed nothing");
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    got
+}
+
+#[test]
+fn tail_picks_up_lines_stored_after_it_started() {
+    let work = tempfile::tempdir().unwrap();
+    let gw = Gateway::builder().process().workdir(work.path()).start();
+    let url = gw.url("");
+    let line = tail_sees_new_line(
+        &gw,
+        work.path(),
+        &["--tail", r#"{level="ERROR"}"#, "--url", &url],
+    );
+    assert!(msg_of(&line).starts_with("late error "), "{line}");
+    let sink = gw.sink_dir.to_str().unwrap().to_string();
+    let line = tail_sees_new_line(
+        &gw,
+        work.path(),
+        &["--tail", r#"{level="ERROR"}"#, "--dir", &sink],
+    );
+    assert!(msg_of(&line).starts_with("late error "), "{line}");
 }

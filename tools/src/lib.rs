@@ -10,12 +10,15 @@
 //! - [`housekeep`]: the `housekeeping` CLI: settings resolution and output.
 //! - [`decrypt`]: the `logops-decrypt` CLI: token fields decrypted back into
 //!   their fields, or rotated to the first key.
+//! - [`query`]: the `logops-query` CLI: queries and tails over the sink
+//!   directory (the gateway's read engine) or a gateway's read API.
 //!
 //! `logops-keygen` needs nothing beyond [`logops_gateway::pii::Crypt::generate_key`].
 
 pub mod decrypt;
 pub mod env;
 pub mod housekeep;
+pub mod query;
 
 /// Process exit codes shared by the tools.
 pub mod exit {

@@ -86,8 +86,14 @@ fn dashboards_are_valid_and_consistent() {
         .expect("raw logs");
     assert!(
         raw.panels().iter().any(|p| p["type"] == "logs"
-            && grafana::datasource_uid(p.get("datasource")).as_deref() == Some("loki")),
-        "the raw logs dashboard needs a Loki logs panel"
+            && grafana::datasource_uid(p.get("datasource")).as_deref() == Some("${logs}")),
+        "the raw logs dashboard needs a logs panel on the `logs` datasource variable"
+    );
+    // Either Loki or LogOps itself (its Loki-compatible API) can be picked.
+    assert_eq!(provisioned.get("loki").map(String::as_str), Some("loki"));
+    assert_eq!(
+        provisioned.get("logops-direct").map(String::as_str),
+        Some("loki")
     );
 }
 
@@ -97,6 +103,18 @@ fn check_dashboard(d: &Dashboard, provisioned: &BTreeMap<String, String>) {
     let ds_ok = |uid: &str, ty: Option<&str>| {
         if BUILTIN_DATASOURCES.contains(&uid) {
             return true;
+        }
+        // `${var}`: a datasource variable of the dashboard, over provisioned sources of its type.
+        if let Some(var) = uid.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+            let list = d.json.pointer("/templating/list").and_then(Value::as_array);
+            let kind = list
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == var && v["type"] == "datasource")
+                .and_then(|v| v["query"].as_str());
+            return kind.is_some_and(|k| {
+                ty.is_none_or(|ty| ty == k) && provisioned.values().any(|t| t == k)
+            });
         }
         match provisioned.get(uid) {
             Some(t) => ty.is_none_or(|ty| ty == t),

@@ -587,3 +587,41 @@ roles = ["admin"]
     );
     assert_eq!(r.json()["data"]["result"][0]["stream"]["tenant"], "globex");
 }
+
+#[test]
+fn loki_websocket_tail_sends_lines_in_lokis_frame_shape() {
+    let gw = Gateway::builder().process().start();
+    let url = format!(
+        "{}/loki/api/v1/tail?query={}",
+        gw.url("").replacen("http://", "ws://", 1),
+        enc(r#"{level="ERROR"}"#)
+    );
+    let (mut ws, resp) = tungstenite::connect(url.as_str()).expect("websocket upgrade");
+    assert_eq!(resp.status(), 101);
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let body =
+        "{\"level\":\"INFO\",\"msg\":\"skip me\"}\n{\"level\":\"ERROR\",\"msg\":\"live one\"}\n";
+    assert_eq!(gw.ingest("application/x-ndjson", body).status, 200);
+    let frame = loop {
+        match ws.read().expect("a frame") {
+            tungstenite::Message::Text(t) => break serde_json::from_str::<Value>(&t).unwrap(),
+            _ => continue,
+        }
+    };
+    let stream = &frame["streams"][0];
+    assert_eq!(stream["stream"]["level"], "ERROR");
+    assert_eq!(stream["stream"]["emitter"], "unknown");
+    let entry = &stream["values"][0];
+    assert_eq!(entry[0].as_str().unwrap().len(), 19, "ns timestamp string");
+    let line: Value = serde_json::from_str(entry[1].as_str().unwrap()).unwrap();
+    assert_eq!(line["msg"], "live one");
+    assert!(frame.get("dropped_entries").is_some());
+    // A plain GET (no upgrade) is told what to do, in Loki's plain-text shape.
+    let r = gw.get(&format!("/loki/api/v1/tail?query={}", enc("{}")));
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("WebSocket"), "{}", r.text);
+    let _ = ws.close(None);
+}

@@ -69,7 +69,7 @@ pub(super) async fn handle(
 }
 
 /// Loki answers errors as plain text.
-fn error(e: ApiError) -> Response<Body> {
+pub(super) fn error(e: ApiError) -> Response<Body> {
     let m = e.meta();
     let mut resp = text(m.status, format!("{e}\n"));
     if let Some(secs) = m.retry_after {
@@ -121,7 +121,7 @@ pub(super) async fn evaluate(
 }
 
 /// The stream labels of a stored line.
-fn stream_labels(line: &[u8], tenant: &Tenant) -> BTreeMap<String, String> {
+pub(super) fn stream_labels(line: &[u8], tenant: &Tenant) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (k, v) in Fields::new(line) {
         if let (Some(name), Raw::Str(_)) = (STREAM_LABELS.iter().find(|n| key_is(k, n)), v) {

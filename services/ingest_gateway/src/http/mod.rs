@@ -10,6 +10,7 @@ mod batch;
 pub mod body;
 pub mod error;
 mod loki;
+mod loki_tail;
 mod protocols;
 mod read;
 mod routes;
@@ -187,6 +188,9 @@ async fn dispatch(
     let path = req.uri().path();
     let get = req.method() == hyper::Method::GET
         || req.method() == hyper::Method::POST && path.starts_with("/loki/api/v1/query");
+    if req.method() == hyper::Method::GET && path == "/loki/api/v1/tail" {
+        return loki_tail::tail(req, state, peer_cn).unwrap_or_else(loki::error);
+    }
     if get && loki::is_route(path) {
         return loki::handle(req, state, peer_cn).await;
     }

@@ -354,18 +354,19 @@ pub(super) fn tail(
     let tail = Tail::new(Arc::clone(&state.store), tenant, filter, start)
         .map_err(|e| ApiError::ReadFailed(e.to_string()))?;
     let (tx, rx) = mpsc::channel(stream::CHANNEL_CHUNKS);
+    let sse: Formatter = Box::new(|events, id, line| {
+        events.extend_from_slice(b"id: ");
+        events.extend_from_slice(id.to_string().as_bytes());
+        events.extend_from_slice(b"\ndata: ");
+        events.extend_from_slice(line);
+        events.extend_from_slice(b"\n\n");
+    });
     tokio::spawn(follow(
         Arc::clone(state),
         tail,
         tx,
         slot,
-        |events, id, line| {
-            events.extend_from_slice(b"id: ");
-            events.extend_from_slice(id.to_string().as_bytes());
-            events.extend_from_slice(b"\ndata: ");
-            events.extend_from_slice(line);
-            events.extend_from_slice(b"\n\n");
-        },
+        sse,
         b": keepalive\n\n",
     ));
     let mut resp = Response::new(stream::channel(rx));
@@ -381,6 +382,9 @@ pub(super) fn tail(
     Ok(resp)
 }
 
+/// Appends one line (with its id) in the wire form of a tail.
+pub(super) type Formatter = Box<dyn FnMut(&mut Vec<u8>, LineId, &[u8]) + Send>;
+
 /// Runs a tail until the client goes away: poll the files, send what is new
 /// (waiting while the client is slow: the tail falls behind, it loses
 /// nothing), then wait for the sink to acknowledge more, or send `keepalive`.
@@ -389,7 +393,7 @@ pub(super) async fn follow(
     mut tail: Tail,
     tx: mpsc::Sender<Bytes>,
     slot: TailSlot,
-    format: fn(&mut Vec<u8>, LineId, &[u8]),
+    mut format: Formatter,
     keepalive: &'static [u8],
 ) {
     let _slot = slot;
@@ -403,13 +407,13 @@ pub(super) async fn follow(
             let r = tail.poll(TAIL_BATCH, &mut |id, line| {
                 format(&mut events, id, line.bytes)
             });
-            (tail, r, events)
+            (tail, format, r, events)
         })
         .await;
-        let Ok((t, result, events)) = polled else {
+        let Ok((t, f, result, events)) = polled else {
             return;
         };
-        tail = t;
+        (tail, format) = (t, f);
         match result {
             Err(e) => {
                 tracing::warn!(error = %e, "tail read failed; closing it");

@@ -11,7 +11,9 @@
 #   FUZZ_MAX_LEN=65536                 longest input libFuzzer makes (bigger seeds are cut)
 #
 # Seeds come from the emitters' own traffic (`emit_* --dry-run`), hand-written
-# OTLP and timestamp samples, and every saved regression input. Crashes land in
+# OTLP and timestamp samples, the bodies real agents sent
+# (tests/fixtures/agents/, plus a Loki protobuf+snappy push made from the
+# Fluent Bit Loki one), and every saved regression input. Crashes land in
 # fuzz/artifacts/<target>/; copy each into
 # services/ingest_gateway/tests/fuzz_regressions/ once fixed. Exit status 1 if
 # any target found something. Not part of CI (too long); the regressions are.
@@ -21,7 +23,8 @@ secs="${1:-60}"
 case "$secs" in '' | *[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;; esac
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-all_targets="decode_json decode_ndjson decode_text decode_csv decode_otlp body_decode timestamp pipeline"
+all_targets="decode_json decode_ndjson decode_text decode_csv decode_otlp body_decode timestamp pipeline
+    decode_otlp_proto decode_loki decode_es_bulk decode_hec"
 targets="${FUZZ_TARGETS:-$all_targets}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 jobs="${FUZZ_JOBS:-1}"
@@ -46,7 +49,7 @@ for e in $emitters; do
 done
 seeds="$here/target/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{json,ndjson,text,csv,otlp,ts}
+mkdir -p "$seeds"/{json,ndjson,text,csv,otlp,ts,otlp_proto,loki,es_bulk,hec}
 emit() { "$root/target/debug/$1" --dry-run -q "${@:2}"; }
 for s in 1 2 3; do
     emit emit_json -n 20 --seed "$s" --partial-ratio 0.3 >"$seeds/json/emit_json-$s"
@@ -81,6 +84,55 @@ Nov 22 10:00:00
 Feb  3 04:05:06
 9999-12-31T23:59:59Z
 EOF
+# The agents' captured requests: each line's body_b64, one seed per request.
+agents="$root/tests/fixtures/agents"
+agent_seeds() { # fixture-name seed-folder
+    local i=0 b64
+    while IFS= read -r b64; do
+        i=$((i + 1))
+        printf '%s' "$b64" | base64 -d >"$seeds/$2/$1-$i"
+    done < <(jq -r '.body_b64 // empty' "$agents/$1.jsonl")
+}
+agent_seeds fluentbit-opentelemetry otlp_proto
+agent_seeds python-otel-sdk-proto otlp_proto
+agent_seeds fluentbit-loki loki
+agent_seeds python-logging-loki loki
+agent_seeds fluentbit-es es_bulk
+agent_seeds fluentbit-splunk hec
+agent_seeds fluentbit-http-json-lines hec # NDJSON: what /services/collector/raw gets
+# No agent in the fixtures sent Loki protobuf: the Fluent Bit JSON push, as a
+# logproto.PushRequest in a literal-only snappy block (and without snappy, for
+# the target's compress-for-real path).
+python3 - "$seeds/loki/fluentbit-loki-1" "$seeds/loki" <<'PY'
+import json, sys
+def varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7f, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+def field(tag, payload):
+    return varint(tag << 3 | 2) + varint(len(payload)) + payload
+def vfield(tag, n):
+    return varint(tag << 3) + varint(n)
+push = json.load(open(sys.argv[1]))
+streams = b""
+for s in push["streams"]:
+    labels = "{" + ", ".join(f'{k}="{v}"' for k, v in s["stream"].items()) + "}"
+    body = field(1, labels.encode())
+    for ts, line, *_ in s["values"]:
+        stamp = vfield(1, int(ts) // 10**9) + vfield(2, int(ts) % 10**9)
+        body += field(2, field(1, stamp) + field(2, line.encode()))
+    streams += field(1, body)
+snappy = bytearray(varint(len(streams)))
+for i in range(0, len(streams), 60):
+    chunk = streams[i:i + 60]
+    snappy.append((len(chunk) - 1) << 2)
+    snappy += chunk
+open(sys.argv[2] + "/loki-proto-snappy", "wb").write(snappy)
+open(sys.argv[2] + "/loki-proto-raw", "wb").write(streams)
+PY
 gz() { if command -v gzip >/dev/null; then gzip -c; else cat; fi; }
 zs() { if command -v zstd >/dev/null; then zstd -q -c; else cat; fi; }
 
@@ -92,6 +144,10 @@ seed_dir() { # target → the seed folders it starts from
         decode_csv) echo "csv" ;;
         decode_otlp) echo "otlp" ;;
         timestamp) echo "ts" ;;
+        decode_otlp_proto) echo "otlp_proto" ;;
+        decode_loki) echo "loki" ;;
+        decode_es_bulk) echo "es_bulk" ;;
+        decode_hec) echo "hec" ;;
         *) echo "" ;;
     esac
 }

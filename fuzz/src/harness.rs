@@ -8,6 +8,9 @@
 //! whole pipeline only ever produces valid NDJSON (one object per line, the
 //! SPEC §2.1 key order, no duplicate key, `msg_enc` decrypting to the message).
 //!
+//! The agents' protocols (OTLP protobuf, Loki, Elasticsearch bulk, Splunk HEC)
+//! have their checks in `harness_agents.rs`, a module of this one.
+//!
 //! This file is shared: the fuzz crate compiles it as `logops_fuzz::harness`,
 //! and the gateway's `tests/fuzz_regressions.rs` includes it by path to replay
 //! every saved input through each of [`TARGETS`] in CI.
@@ -26,6 +29,11 @@ use logops_gateway::pii::{mask_str, Crypt};
 use logops_gateway::pipeline::Pipeline;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+
+#[path = "harness_agents.rs"]
+mod agents;
+
+pub use self::agents::{decode_es_bulk, decode_hec, decode_loki, decode_otlp_proto};
 
 /// Record limit used by the decoder targets (small, so the limit path is reached).
 pub const MAX_RECORDS: usize = 1000;
@@ -47,6 +55,10 @@ pub const TARGETS: &[Target] = &[
     ("body_decode", body_decode),
     ("timestamp", timestamp_parse),
     ("pipeline", pipeline),
+    ("decode_otlp_proto", decode_otlp_proto),
+    ("decode_loki", decode_loki),
+    ("decode_es_bulk", decode_es_bulk),
+    ("decode_hec", decode_hec),
 ];
 
 fn check_decoded(format: Format, data: &[u8]) -> Option<Vec<Record>> {
@@ -250,7 +262,18 @@ pub fn run_pipeline(data: &[u8]) -> Option<u64> {
     };
     let format =
         [Format::Json, Format::Ndjson, Format::Text, Format::Csv][usize::from(selector & 3)];
-    let (pipe, masks, encrypts) = &pipelines()[usize::from((selector >> 2) & 3)];
+    run_checked(format, body, usize::from((selector >> 2) & 3))
+}
+
+/// `body` through the masking pipeline (configuration 0) with every line
+/// checked: how many records were stored (`None`: refused).
+fn stored(format: Format, body: &[u8]) -> Option<u64> {
+    run_checked(format, body, 0)
+}
+
+/// `body` as `format` through pipeline configuration `config`, every line checked.
+fn run_checked(format: Format, body: &[u8], config: usize) -> Option<u64> {
+    let (pipe, masks, encrypts) = &pipelines()[config];
     let ctx = BatchContext {
         emitter: "fuzz",
         scenario_id: "na",

@@ -343,6 +343,9 @@ fn walk(
     mut sink: impl FnMut(Item, Option<Record>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     let default = default_index.unwrap_or("");
+    // `Format::decode` strips a UTF-8 byte-order mark; the answer's second pass
+    // (`items`, on the raw body) must read the same lines.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut it = lines(body).peekable();
     let mut first = true;
     while let Some((no, line)) = it.next() {

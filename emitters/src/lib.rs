@@ -15,6 +15,9 @@
 //! `--auth key|hmac`, SPEC §8; HMAC signatures as in [`signature`]), speaks
 //! https with a private CA (`--ca`), and answers `429` by waiting
 //! `Retry-After` and resending the batch, re-signed (`--max-retries`).
+//! `--protocol` ships the same records the way an agent would ([`Protocol`]:
+//! OTLP JSON or protobuf, Loki push JSON or protobuf+snappy, Elasticsearch
+//! bulk, Splunk HEC), counting them from that protocol's answers.
 //!
 //! Paced and flood runs end with one JSON summary line (see [`Stats::summary`]).
 //! Every generator knows what the gateway should count for each body
@@ -34,6 +37,7 @@
 //! - `auth`: credentials, key-mode headers and HMAC request signing.
 //! - `gen`: the five generators and their vocabulary.
 //! - `client`: the keep-alive HTTP client and its target.
+//! - `protocol`: `--protocol`, the batches re-encoded as OTLP, Loki, ES bulk or HEC.
 //! - `tls`: the `--ca` trust store and the TLS connector.
 //! - `run`: single, paced and flood modes, 429 retries, progress line.
 //! - `stats`: counters, latency histogram, summary.
@@ -45,6 +49,7 @@ mod auth;
 mod cli;
 mod client;
 mod gen;
+mod protocol;
 mod run;
 mod stats;
 mod tls;
@@ -64,6 +69,7 @@ pub use gen::{
     Batch, Clock, CsvGenerator, Expect, GenConfig, Generator, JsonGenerator, MinimalGenerator,
     NoiseGenerator, SyslogForm, SyslogGenerator, SEEDED_START_US,
 };
+pub use protocol::Protocol;
 pub use run::main_with;
 pub use stats::{reported_counts, Histogram, Stats};
 pub use tls::TlsError;

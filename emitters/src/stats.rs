@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::gen::Expect;
+use crate::protocol::Protocol;
 
 const SUB: usize = 32;
 const BUCKETS: usize = SUB + (64 - 5) * SUB;
@@ -128,17 +129,37 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Counts an answered request of `batch` with that status and body.
-    pub fn answered(&mut self, batch: &Expect, status: u16, body: &[u8], latency: Duration) {
+    /// Counts an answered request of `batch` with that status and body, the
+    /// accepted records read from the answer as `protocol` writes it. Records a
+    /// `2xx` answer refuses (Elasticsearch items, an OTLP partial success)
+    /// count as rejected under that `2xx` status.
+    pub fn answered(
+        &mut self,
+        protocol: Protocol,
+        batch: &Expect,
+        status: u16,
+        body: &[u8],
+        latency: Duration,
+    ) {
         self.requests += 1;
         self.sent += batch.records;
         self.latency.record(latency);
-        if (200..300).contains(&status) {
-            self.accepted += batch.records;
+        let accepted = protocol.accepted(status, body, batch.records);
+        self.accepted += accepted;
+        if accepted < batch.records {
+            *self.rejected.entry(status).or_default() += batch.records - accepted;
+        }
+        if accepted == 0 {
+            return;
+        }
+        if accepted == batch.records {
             self.expected.add(batch);
+        }
+        if protocol == Protocol::Native {
             self.reported.add(&reported_counts(body));
         } else {
-            *self.rejected.entry(status).or_default() += batch.records;
+            // The agents' protocols answer no per-field counts.
+            self.reported.records += accepted;
         }
     }
 
@@ -283,12 +304,14 @@ mod tests {
         };
         let mut a = Stats::default();
         a.answered(
+            Protocol::Native,
             &batch,
             200,
             br#"{"accepted":10,"missing_ts":2,"missing_level":1,"invalid_ts":0}"#,
             Duration::from_millis(3),
         );
         a.answered(
+            Protocol::Native,
             &batch,
             503,
             br#"{"error":"overloaded"}"#,

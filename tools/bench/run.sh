@@ -12,12 +12,17 @@
 #
 # Usage: tools/bench/run.sh [DURATION_S=20] [CONNECTIONS=32] [CASES...]
 #   CASES: mask_always encrypt_always syslog csv server_json overload
-#          key_always hmac_always tls_always (default: all)
+#          key_always hmac_always tls_always
+#          otlp_json otlp_proto loki_json loki_proto es_bulk hec (default: all)
+#   The protocol cases send mask_always's records the way an agent would
+#   (emit_json --protocol …, to that protocol's path); the on-disk count is
+#   checked against the records the protocol's answers accepted.
 #   GATEWAY=/path/to/logops-gateway: benchmark that binary instead of this tree's
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DUR="${1:-20}"; CONN="${2:-32}"; shift $(( $# > 2 ? 2 : $# )) || true
-CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv server_json overload key_always hmac_always tls_always)
+CASES=("$@"); [ ${#CASES[@]} -gt 0 ] || CASES=(mask_always encrypt_always syslog csv server_json overload key_always hmac_always tls_always
+    otlp_json otlp_proto loki_json loki_proto es_bulk hec)
 BATCH=100
 
 cd "$root"
@@ -115,6 +120,12 @@ for c in "${CASES[@]}"; do
         key_always)     NOTES="as mask_always, LOGOPS_AUTH=key (bearer)" run_case "$c" emit_json --compact "${AUTH[@]}" --auth key -- LOGOPS_FSYNC=always LOGOPS_AUTH=key "LOGOPS_KEYS_FILE=$secrets/keys.toml" ;;
         hmac_always)    NOTES="as mask_always, LOGOPS_AUTH=hmac, every request signed" run_case "$c" emit_json --compact "${AUTH[@]}" --auth hmac -- LOGOPS_FSYNC=always LOGOPS_AUTH=hmac "LOGOPS_KEYS_FILE=$secrets/keys.toml" LOGOPS_AUTH_NONCE_CACHE=100000000 ;;
         tls_always)     NOTES="as mask_always over HTTPS (keep-alive)" SCHEME=https run_case "$c" emit_json --compact --ca "$secrets/ca.pem" -- LOGOPS_FSYNC=always "LOGOPS_TLS_CERT=$secrets/server.pem" "LOGOPS_TLS_KEY=$secrets/server.key" ;;
+        otlp_json)      NOTES="as mask_always, OTLP/JSON to /v1/logs" run_case "$c" emit_json --compact --protocol otlp-json -- LOGOPS_FSYNC=always ;;
+        otlp_proto)     NOTES="as mask_always, OTLP protobuf to /v1/logs" run_case "$c" emit_json --compact --protocol otlp-proto -- LOGOPS_FSYNC=always ;;
+        loki_json)      NOTES="as mask_always, Loki push JSON" run_case "$c" emit_json --compact --protocol loki-json -- LOGOPS_FSYNC=always ;;
+        loki_proto)     NOTES="as mask_always, Loki push protobuf+snappy" run_case "$c" emit_json --compact --protocol loki-proto -- LOGOPS_FSYNC=always ;;
+        es_bulk)        NOTES="as mask_always, Elasticsearch _bulk (create)" run_case "$c" emit_json --compact --protocol es-bulk -- LOGOPS_FSYNC=always ;;
+        hec)            NOTES="as mask_always, Splunk HEC events" run_case "$c" emit_json --compact --protocol hec -- LOGOPS_FSYNC=always ;;
         *) echo "unknown case $c"; exit 2 ;;
     esac
 done

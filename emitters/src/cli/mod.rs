@@ -19,6 +19,7 @@ use clap::Args;
 
 use crate::auth::{AuthError, AuthMode, Credentials, Secret};
 use crate::gen::{Clock, GenConfig, SEEDED_START_US};
+use crate::protocol::Protocol;
 
 pub use self::parse::{parse_duration, parse_ratio};
 use self::parse::{parse_eps, parse_jitter, parse_positive, parse_start_time};
@@ -57,6 +58,14 @@ pub struct CommonArgs {
     /// are both given, else none].
     #[arg(long, env = "LOGOPS_AUTH", value_enum, value_name = "MODE")]
     pub auth: Option<AuthMode>,
+
+    /// How the records are shipped: native (the emitter's own body to --url),
+    /// or re-encoded the way an agent sends them, to that protocol's path
+    /// (which replaces the path of --url): otlp-json, otlp-proto (/v1/logs),
+    /// loki-json, loki-proto (/loki/api/v1/push, protobuf+snappy), es-bulk
+    /// (/_bulk), hec (/services/collector/event). JSON emitters only.
+    #[arg(long, value_enum, default_value_t = Protocol::Native, value_name = "P")]
+    pub protocol: Protocol,
 
     /// Times one batch is sent again after `429` (waiting `Retry-After`)
     /// before it counts as rejected.

@@ -9,6 +9,7 @@ use hyper::header::HeaderValue;
 use hyper::Uri;
 
 use crate::auth::{AuthError, Credentials, Signer};
+use crate::protocol::Protocol;
 use crate::tls::TlsError;
 
 /// A bad `--url` or header value.
@@ -44,6 +45,7 @@ pub struct Target {
     pub(super) scenario: Option<HeaderValue>,
     pub(super) signer: Signer,
     pub(super) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(super) protocol: Protocol,
 }
 
 impl Target {
@@ -86,7 +88,45 @@ impl Target {
             scenario: scenario.map(|s| header("--scenario-id", s)).transpose()?,
             signer: Signer::None,
             tls: None,
+            protocol: Protocol::Native,
         })
+    }
+
+    /// Posts `protocol`'s bodies: its path replaces the URL's (the query is
+    /// kept; the content type given to [`Target::new`] is already the
+    /// protocol's, see `protocol::Reencode`). Call before
+    /// [`Target::with_auth`], which signs the path.
+    ///
+    /// # Errors
+    /// [`TargetError::Url`] when the new URL does not parse (it always should).
+    pub fn with_protocol(mut self, protocol: Protocol) -> Result<Self, TargetError> {
+        self.protocol = protocol;
+        let Some(path) = protocol.path() else {
+            return Ok(self);
+        };
+        let query = self
+            .uri
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let mut parts = self.uri.clone().into_parts();
+        parts.path_and_query = Some(format!("{path}{query}").parse().map_err(
+            |e: hyper::http::uri::InvalidUri| TargetError::Url {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            },
+        )?);
+        self.uri = Uri::from_parts(parts).map_err(|e| TargetError::Url {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })?;
+        self.url = self.uri.to_string();
+        Ok(self)
+    }
+
+    /// The protocol the target speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// Sends with these credentials (HMAC signs the URL's path, without query).
@@ -158,6 +198,24 @@ mod tests {
         assert!(Target::new("not a url", "text/csv", "e", None).is_err());
         let e = Target::new("http://x/", "text/csv", "bad\nname", None).unwrap_err();
         assert!(e.to_string().contains("--emitter"), "{e}");
+    }
+
+    #[test]
+    fn a_protocol_posts_to_its_path() {
+        let t = Target::new("http://x:9/v1/logs?debug=1", "application/json", "e", None)
+            .unwrap()
+            .with_protocol(Protocol::LokiProto)
+            .unwrap();
+        assert_eq!(t.url(), "http://x:9/loki/api/v1/push?debug=1");
+        assert_eq!(t.protocol(), Protocol::LokiProto);
+        let native = Target::new("http://x:9/ingest", "text/csv", "e", None)
+            .unwrap()
+            .with_protocol(Protocol::Native)
+            .unwrap();
+        assert_eq!(
+            (native.url(), native.content_type.to_str().unwrap()),
+            ("http://x:9/ingest", "text/csv")
+        );
     }
 
     #[test]

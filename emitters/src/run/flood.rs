@@ -118,7 +118,13 @@ pub(crate) async fn run(
                 }
                 match out.result {
                     Ok(reply) => {
-                        stats.answered(&batch.expect, reply.status, &reply.body, out.latency);
+                        stats.answered(
+                            sender.target().protocol(),
+                            &batch.expect,
+                            reply.status,
+                            &reply.body,
+                            out.latency,
+                        );
                         live.count(batch.expect.records, Some(reply.status));
                         match reply.status {
                             503 => tokio::time::sleep(OVERLOAD_PAUSE).await,

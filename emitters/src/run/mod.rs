@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::cli::{CommonArgs, Mode, Plan};
 use crate::client::{Sender, Target};
 use crate::gen::{GenConfig, Generator};
+use crate::protocol::Reencode;
 use crate::stats::Stats;
 
 use self::progress::Live;
@@ -45,7 +46,10 @@ where
         Ok(p) => p,
         Err(e) => return fail(&e.to_string()),
     };
-    let mut gen = make(&plan.gen);
+    let mut gen = match Reencode::new(make(&plan.gen), args.protocol) {
+        Ok(g) => g,
+        Err(e) => return fail(&e),
+    };
     if args.dry_run {
         let Mode::Single { count } = plan.mode else {
             return fail("--dry-run only applies to single-batch mode");
@@ -89,6 +93,8 @@ fn build_target(
         emitter,
         args.scenario_id.as_deref(),
     )
+    .map_err(|e| e.to_string())?
+    .with_protocol(args.protocol)
     .map_err(|e| e.to_string())?
     .with_auth(&creds)
     .map_err(|e| e.to_string())?
@@ -250,11 +256,16 @@ async fn single(
     {
         Ok(reply) => {
             println!("status: {}", reply.status);
+            let protocol = sender.target().protocol();
+            let accepted = protocol.accepted(reply.status, &reply.body, batch.expect.records);
+            if protocol != crate::protocol::Protocol::Native {
+                println!("accepted: {accepted} of {}", batch.expect.records);
+            }
             println!("body: {}", String::from_utf8_lossy(&reply.body).trim_end());
             if args.report {
                 eprintln!("report: {}", batch.expect.to_json());
             }
-            if (200..300).contains(&reply.status) {
+            if (200..300).contains(&reply.status) && accepted == batch.expect.records {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

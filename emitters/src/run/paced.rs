@@ -83,7 +83,13 @@ pub(crate) async fn run(
             }
             match out.result {
                 Ok(reply) => {
-                    s.answered(&batch.expect, reply.status, &reply.body, out.latency);
+                    s.answered(
+                        sender.target().protocol(),
+                        &batch.expect,
+                        reply.status,
+                        &reply.body,
+                        out.latency,
+                    );
                     counters.count(batch.expect.records, Some(reply.status));
                 }
                 Err(_) => {

@@ -88,6 +88,9 @@ where
         }
         return main_with(name, args, make);
     }
+    if args.protocol != crate::protocol::Protocol::Native {
+        return fail("--protocol applies to --transport http only");
+    }
     let (plan, wire, host_port) = match check(args, wire) {
         Ok(v) => v,
         Err(e) => return fail(&e),

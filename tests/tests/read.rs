@@ -408,7 +408,14 @@ fn events(r: &mut BufReader<TcpStream>, n: usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut id = String::new();
     let mut line = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while out.len() < n {
+        // Keep-alive comments (every 15 s) would otherwise keep a stuck stream "alive".
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {n} events in 60 s",
+            out.len()
+        );
         line.clear();
         if r.read_line(&mut line).unwrap() == 0 {
             panic!("stream ended after {} events", out.len());

@@ -6,12 +6,39 @@
 //! batch being written (or about to be rolled back after a failed sync) lie
 //! beyond the mark. A file the running sink has not touched has no mark;
 //! readers then stop at its last complete line.
+//!
+//! Live tails also get the committed bytes themselves ([`Appended`], while
+//! anyone listens): a tail at the head of a file then reads nothing from
+//! disk, however many tails there are. A tail that misses one (it lagged,
+//! or the batch was too big to share) reads that part from the file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tokio::sync::watch;
+use bytes::Bytes;
+use time::Date;
+use tokio::sync::{broadcast, watch};
+
+use crate::schema::Tenant;
+
+/// Batches bigger than this are not shared; tails read them from the file.
+pub const MAX_SHARED_BYTES: usize = 256 * 1024;
+/// Shared batches held for slow tails (at most this × [`MAX_SHARED_BYTES`]).
+const SHARED_SLOTS: usize = 64;
+
+/// One acknowledged batch: its lines and where they are.
+#[derive(Debug)]
+pub struct Appended {
+    /// Whose.
+    pub tenant: Tenant,
+    /// Its day file.
+    pub day: Date,
+    /// Offset of its first byte in the file.
+    pub start: u64,
+    /// Its lines (whole lines, each ending in `\n`).
+    pub bytes: Bytes,
+}
 
 /// The committed length of every day file the sink has written.
 #[derive(Debug)]
@@ -19,6 +46,8 @@ pub struct Watermarks {
     marks: Mutex<HashMap<PathBuf, u64>>,
     /// Bumped on every advance; readers wait on it.
     generation: watch::Sender<u64>,
+    /// The acknowledged batches, for live tails.
+    appended: broadcast::Sender<std::sync::Arc<Appended>>,
 }
 
 impl Default for Watermarks {
@@ -26,6 +55,7 @@ impl Default for Watermarks {
         Watermarks {
             marks: Mutex::new(HashMap::new()),
             generation: watch::channel(0).0,
+            appended: broadcast::channel(SHARED_SLOTS).0,
         }
     }
 }
@@ -51,6 +81,24 @@ impl Watermarks {
             }
         }
         self.generation.send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// Is any tail listening for [`Appended`] batches?
+    pub fn has_listeners(&self) -> bool {
+        self.appended.receiver_count() > 0
+    }
+
+    /// Shares an acknowledged batch with the live tails (call before
+    /// [`Watermarks::advance`] wakes them).
+    pub fn share(&self, batch: Appended) {
+        if batch.bytes.len() <= MAX_SHARED_BYTES && self.has_listeners() {
+            let _ = self.appended.send(std::sync::Arc::new(batch));
+        }
+    }
+
+    /// The acknowledged batches from now on.
+    pub fn listen(&self) -> broadcast::Receiver<std::sync::Arc<Appended>> {
+        self.appended.subscribe()
     }
 
     /// A receiver that changes whenever any file advances.

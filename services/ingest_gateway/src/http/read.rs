@@ -326,6 +326,10 @@ pub(super) fn tail_start(headers: &HeaderMap, params: &Params) -> Result<Start, 
 
 /// Lines per poll of a tail (then the events are sent, with backpressure).
 const TAIL_BATCH: usize = 512;
+/// A tail polls the files at most this often: under a flood the sink
+/// commits thousands of groups a second, and 32 tails each re-reading after
+/// every one would cost the ingest path more than the reads themselves.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(25);
 /// A comment line this often keeps proxies from closing an idle stream.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -398,7 +402,10 @@ pub(super) async fn follow(
 ) {
     let _slot = slot;
     let mut changed = state.store.marks().map(|m| m.subscribe());
+    let mut last_poll = tokio::time::Instant::now() - MIN_POLL_INTERVAL;
     loop {
+        tokio::time::sleep_until(last_poll + MIN_POLL_INTERVAL).await;
+        last_poll = tokio::time::Instant::now();
         if let Some(c) = changed.as_mut() {
             c.borrow_and_update();
         }

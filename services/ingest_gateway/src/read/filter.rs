@@ -45,6 +45,8 @@ struct Check {
 
 /// A compiled [`LogQuery`].
 pub struct Filter {
+    /// `|=` literals first (users type rare words), then the compact forms
+    /// of `label="value"` matchers (labels have few values: weak filters).
     contains: Vec<Finder<'static>>,
     not_contains: Vec<Finder<'static>>,
     regexes: Vec<(BytesRegex, bool)>,
@@ -84,6 +86,7 @@ impl Filter {
     /// # Errors
     /// A regex that does not compile or exceeds the size limit.
     pub fn new(q: &LogQuery) -> Result<Filter, RegexError> {
+        let mut label_needles = Vec::new();
         let mut f = Filter {
             contains: Vec::new(),
             not_contains: Vec::new(),
@@ -95,7 +98,7 @@ impl Filter {
                 MatchOp::Eq => {
                     if !m.value.is_empty() && plain(&m.name) && plain(&m.value) {
                         let needle = format!("\"{}\":\"{}\"", m.name, m.value);
-                        f.contains.push(Finder::new(needle.as_bytes()).into_owned());
+                        label_needles.push(Finder::new(needle.as_bytes()).into_owned());
                     }
                     Test::Eq(m.value.clone())
                 }
@@ -158,6 +161,14 @@ impl Filter {
         f.contains
             .sort_by_key(|n| std::cmp::Reverse(n.needle().len()));
         Ok(f)
+    }
+
+    /// A literal every matching line contains (the longest `|=` one, else
+    /// the longest label form), if any:
+    /// scanners may search whole chunks for it and look only at the lines
+    /// around its occurrences.
+    pub fn required(&self) -> Option<&Finder<'static>> {
+        self.contains.first().filter(|n| !n.needle().is_empty())
     }
 
     /// Does the stored `line` (without its `\n`) match?

@@ -198,6 +198,55 @@ impl Store {
         }
     }
 
+    /// Hands the acknowledged bytes of a live `src` from `from` on to
+    /// `visit` in chunks of whole lines (chunk, offset of its first byte),
+    /// read into `buf` (the caller keeps it from call to call), until it
+    /// returns false. `Ok(None)` for an archive (use [`Store::scan`]);
+    /// otherwise where reading stopped (the next unread byte).
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn chunks(
+        &self,
+        src: &Source,
+        from: u64,
+        buf: &mut Vec<u8>,
+        visit: &mut dyn FnMut(&[u8], u64) -> Continue,
+    ) -> io::Result<Option<u64>> {
+        let Place::Live(path) = &src.place else {
+            return Ok(None);
+        };
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let limit = self.readable(path, &file, file.metadata()?.len())?;
+        let mut pos = from;
+        while pos < limit {
+            // The buffer grows to what is new (up to a chunk), once per tail.
+            let need = ((limit - pos) as usize).min(CHUNK);
+            if buf.len() < need {
+                buf.resize(need, 0);
+            }
+            let want = ((limit - pos) as usize).min(buf.len());
+            let n = file.read_at(&mut buf[..want], pos)?;
+            if n == 0 {
+                break;
+            }
+            let Some(last) = memchr::memrchr(b'\n', &buf[..n]) else {
+                // A line longer than the buffer.
+                buf.resize(buf.len() * 2, 0);
+                continue;
+            };
+            if !visit(&buf[..=last], pos) {
+                return Ok(Some(pos));
+            }
+            pos += last as u64 + 1;
+        }
+        Ok(Some(pos))
+    }
+
     fn scan_live(
         &self,
         path: &Path,

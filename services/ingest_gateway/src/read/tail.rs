@@ -18,6 +18,8 @@ use super::filter::Filter;
 use super::source::{Line, ScanStats, Store};
 use crate::dayfile;
 use crate::schema::Tenant;
+use crate::watermark::Appended;
+use tokio::sync::broadcast;
 
 /// The id of a line: `YYYYMMDD:<byte offset of the line>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,6 +78,12 @@ pub struct Tail {
     floor: Option<Date>,
     /// Lines at or before this are skipped (resume).
     after: Option<LineId>,
+    /// Read buffer of the chunked path, kept between polls.
+    buf: Vec<u8>,
+    /// The batches the sink shares while they are committed.
+    shared: Option<broadcast::Receiver<Arc<Appended>>>,
+    /// Read up to the watermark, so shared batches continue where it is.
+    synced: bool,
 }
 
 /// Days followed at once.
@@ -100,7 +108,12 @@ impl Tail {
             next: BTreeMap::new(),
             floor: None,
             after: None,
+            buf: Vec::new(),
+            shared: None,
+            synced: false,
         };
+        // Listen first: nothing committed from here on can be missed.
+        t.shared = t.store.marks().map(|m| m.listen());
         match start {
             Start::Now => {
                 // Begin at the current end of the newest days.
@@ -136,6 +149,79 @@ impl Tail {
         max_lines: usize,
         emit: &mut dyn FnMut(LineId, Line<'_>),
     ) -> io::Result<usize> {
+        let mut sent = 0;
+        if self.synced {
+            let (n, in_sequence) = self.poll_shared(max_lines, emit);
+            sent = n;
+            if in_sequence {
+                return Ok(sent);
+            }
+            // Stopped inside a batch (room ran out) or found a gap: the rest is on disk.
+            self.synced = false;
+            if sent >= max_lines {
+                return Ok(sent);
+            }
+        }
+        let (n, complete) = self.poll_disk(max_lines - sent, emit)?;
+        // Read up to the watermark: what the sink shares from now on follows on.
+        self.synced = complete && self.shared.is_some();
+        Ok(sent + n)
+    }
+
+    /// Takes what the sink shared: (lines handed on, was every shared batch
+    /// in sequence?). A gap (lagged, a batch too big to share, a tail still
+    /// reading history) sends the caller to the files.
+    fn poll_shared(
+        &mut self,
+        max_lines: usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> (usize, bool) {
+        let Some(mut rx) = self.shared.take() else {
+            return (0, false);
+        };
+        let mut sent = 0usize;
+        let caught_up = loop {
+            let a = match rx.try_recv() {
+                Ok(a) => a,
+                Err(broadcast::error::TryRecvError::Empty) => break true,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => break false,
+                Err(broadcast::error::TryRecvError::Closed) => return (sent, false),
+            };
+            if a.tenant != self.tenant {
+                continue;
+            }
+            let end = a.start + a.bytes.len() as u64;
+            let newest = self.next.keys().next_back().copied();
+            match self.next.get(&a.day) {
+                Some(&n) if end <= n => continue,
+                Some(&n) if n == a.start => {}
+                None if a.start == 0
+                    && newest.is_none_or(|d| d < a.day)
+                    && self.floor.is_none_or(|f| a.day >= f)
+                    && self.min_ts == i64::MIN
+                    && !self.next.is_empty() => {}
+                _ => break false,
+            }
+            let (n, stopped) = self.scan_chunk(a.day, &a.bytes, a.start, max_lines - sent, emit);
+            sent += n;
+            self.next.insert(a.day, stopped.unwrap_or(end));
+            while self.next.len() > FOLLOWED_DAYS {
+                self.next.pop_first();
+            }
+            if stopped.is_some() || sent >= max_lines {
+                break false;
+            }
+        };
+        self.shared = Some(rx);
+        (sent, caught_up)
+    }
+
+    /// Reads the files from the tail's positions: (lines handed on, read to the end?).
+    fn poll_disk(
+        &mut self,
+        max_lines: usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> io::Result<(usize, bool)> {
         let sources = self.store.sources(&self.tenant)?;
         let mut sent = 0usize;
         for src in sources {
@@ -148,36 +234,150 @@ impl Tail {
                 continue;
             }
             let from = self.next.get(&src.day).copied().unwrap_or(0);
-            let mut pos = from;
-            let mut stats = ScanStats::default();
-            let (filter, min_ts, after) = (&self.filter, self.min_ts, self.after);
-            let mut visit = |l: Line<'_>| {
-                pos = l.offset + l.bytes.len() as u64 + 1;
-                let id = LineId {
-                    day: src.day,
-                    offset: l.offset,
-                };
-                if after.is_some_and(|a| id <= a) || l.ts < min_ts || !filter.matches(l.bytes) {
-                    return true;
-                }
-                emit(id, l);
-                sent += 1;
-                sent < max_lines
+            let (pos, done) = match self.filter.required() {
+                Some(_) => match self.poll_chunks(&src, from, max_lines - sent, emit)? {
+                    Some((pos, n, done)) => {
+                        sent += n;
+                        (pos, done)
+                    }
+                    None => self.poll_lines(&src, from, max_lines, &mut sent, emit)?,
+                },
+                None => self.poll_lines(&src, from, max_lines, &mut sent, emit)?,
             };
-            let done = self
-                .store
-                .scan(&src, from, (i64::MIN, i64::MAX), &mut stats, &mut visit)?;
-            if done && stats.last_end > pos {
-                pos = stats.last_end;
-            }
             self.next.insert(src.day, pos);
             while self.next.len() > FOLLOWED_DAYS {
                 self.next.pop_first();
             }
             if !done {
-                break;
+                return Ok((sent, false));
             }
         }
-        Ok(sent)
+        Ok((sent, true))
+    }
+
+    /// Line by line through [`Store::scan`]: (next unread byte, read to the end?).
+    fn poll_lines(
+        &self,
+        src: &super::source::Source,
+        from: u64,
+        max_lines: usize,
+        sent: &mut usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> io::Result<(u64, bool)> {
+        let mut pos = from;
+        let mut stats = ScanStats::default();
+        let (filter, min_ts, after) = (&self.filter, self.min_ts, self.after);
+        let mut visit = |l: Line<'_>| {
+            pos = l.offset + l.bytes.len() as u64 + 1;
+            let id = LineId {
+                day: src.day,
+                offset: l.offset,
+            };
+            if after.is_some_and(|a| id <= a) || l.ts < min_ts || !filter.matches(l.bytes) {
+                return true;
+            }
+            emit(id, l);
+            *sent += 1;
+            *sent < max_lines
+        };
+        let done = self
+            .store
+            .scan(src, from, (i64::MIN, i64::MAX), &mut stats, &mut visit)?;
+        if done && stats.last_end > pos {
+            pos = stats.last_end;
+        }
+        Ok((pos, done))
+    }
+
+    /// For a query with a required literal: read the new bytes in chunks
+    /// and look only at the lines around the literal's occurrences, so a
+    /// tail costs about one `memmem` pass over them. `None` for an archive.
+    fn poll_chunks(
+        &mut self,
+        src: &super::source::Source,
+        from: u64,
+        room: usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> io::Result<Option<(u64, usize, bool)>> {
+        let mut sent = 0usize;
+        let mut stopped_at: Option<u64> = None;
+        let mut buf = std::mem::take(&mut self.buf);
+        let end = self.store.chunks(src, from, &mut buf, &mut |chunk, base| {
+            let (n, stopped) = self.scan_chunk(src.day, chunk, base, room - sent, emit);
+            sent += n;
+            stopped_at = stopped;
+            stopped.is_none()
+        });
+        self.buf = buf;
+        Ok(end?.map(|e| match stopped_at {
+            Some(p) => (p, sent, false),
+            None => (e, sent, true),
+        }))
+    }
+
+    /// Hands on the matching lines of `chunk` (whole lines, starting at
+    /// byte `base` of day `day`'s file), at most `room`: (handed on, where it
+    /// stopped if `room` ran out).
+    fn scan_chunk(
+        &self,
+        day: Date,
+        chunk: &[u8],
+        base: u64,
+        room: usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> (usize, Option<u64>) {
+        let mut sent = 0usize;
+        let mut visit = |start: usize, stop: usize| -> Option<u64> {
+            let line = &chunk[start..stop];
+            let id = LineId {
+                day,
+                offset: base + start as u64,
+            };
+            let ts = super::line::ts_nanos(line).unwrap_or(i64::MIN);
+            if self.after.is_some_and(|a| id <= a) || ts < self.min_ts || !self.filter.matches(line)
+            {
+                return None;
+            }
+            emit(
+                id,
+                Line {
+                    bytes: line,
+                    offset: id.offset,
+                    ts,
+                },
+            );
+            sent += 1;
+            (sent >= room).then_some(base + stop as u64 + 1)
+        };
+        let mut stopped = None;
+        match self.filter.required() {
+            Some(needle) => {
+                let mut next_line = 0usize;
+                for hit in needle.find_iter(chunk) {
+                    if hit < next_line {
+                        continue;
+                    }
+                    let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |i| i + 1);
+                    let stop =
+                        memchr::memchr(b'\n', &chunk[hit..]).map_or(chunk.len(), |i| hit + i);
+                    next_line = stop + 1;
+                    if let Some(p) = visit(start, stop) {
+                        stopped = Some(p);
+                        break;
+                    }
+                }
+            }
+            None => {
+                let mut start = 0usize;
+                while let Some(i) = memchr::memchr(b'\n', &chunk[start..]) {
+                    if let Some(p) = visit(start, start + i) {
+                        stopped = Some(p);
+                        break;
+                    }
+                    start += i + 1;
+                }
+            }
+        }
+        (sent, stopped)
     }
 }

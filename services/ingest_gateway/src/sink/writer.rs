@@ -20,7 +20,7 @@ use super::{FsyncPolicy, SinkError};
 use crate::dayfile;
 use crate::metrics::Metrics;
 use crate::schema::Tenant;
-use crate::watermark::Watermarks;
+use crate::watermark::{Appended, Watermarks};
 
 /// A group stops growing past this many bytes, bounding one write's size.
 const MAX_GROUP_BYTES: usize = 8 * 1024 * 1024;
@@ -122,10 +122,32 @@ impl Writer {
                 .partition(|j| j.batch.day == day && j.batch.tenant == tenant);
             group = rest;
             let bytes: usize = jobs.iter().map(|j| j.batch.lines.len()).sum();
-            let result = self.write_day(&tenant, day, &jobs, bytes);
+            let written = self.write_day(&tenant, day, &jobs, bytes);
             self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            let share = self.marks.has_listeners();
+            let mut offset = written.as_ref().map_or(0, |(start, _)| *start);
+            let path = written.as_ref().ok().map(|(_, p)| p.clone());
+            let result = written.map(|_| ());
+            let mut acks = Vec::with_capacity(jobs.len());
             for job in jobs {
-                let _ = job.ack.send(result.clone());
+                if share && result.is_ok() {
+                    let len = job.batch.lines.len() as u64;
+                    self.marks.share(Appended {
+                        tenant: tenant.clone(),
+                        day,
+                        start: offset,
+                        bytes: bytes::Bytes::from(job.batch.lines),
+                    });
+                    offset += len;
+                }
+                acks.push(job.ack);
+            }
+            if let Some((path, len)) = path {
+                // Readable from here on, before any client hears "stored".
+                self.marks.advance(&path, len);
+            }
+            for ack in acks {
+                let _ = ack.send(result.clone());
             }
         }
         if self.policy == FsyncPolicy::Interval && self.last_sync.elapsed() >= self.interval {
@@ -139,7 +161,7 @@ impl Writer {
         day: Date,
         jobs: &[Job],
         bytes: usize,
-    ) -> Result<(), SinkError> {
+    ) -> Result<(u64, (PathBuf, u64)), SinkError> {
         let parts: Vec<&[u8]> = jobs.iter().map(|j| j.batch.lines.as_slice()).collect();
         // The path is checked before the write (`file_index`) and again after
         // it. A file removed in between got the group into an unlinked inode,
@@ -163,12 +185,10 @@ impl Writer {
                 self.metrics.sink_synced(t.elapsed());
             }
             if self.files[idx].is_current() || self.files[idx].is_linked() {
-                // Acknowledged from here on: readers may see it.
-                self.marks
-                    .advance(&self.files[idx].path, self.files[idx].len());
                 self.metrics.sink_written(bytes);
                 self.shared.failing.store(false, Ordering::Release);
-                return Ok(());
+                let f = &self.files[idx];
+                return Ok((start, (f.path.clone(), f.len())));
             }
         }
         let e = std::io::Error::other("the day file keeps being removed or replaced");

@@ -7,7 +7,7 @@ usage: tools/bench/tail_latency.py GATEWAY_BIN EMIT_JSON_BIN [TAILS=32] [SECONDS
 Prints p50/p99/max latency (ms) and the flood's records/s; run it once with
 TAILS=0 for the no-tail baseline. Stdlib only.
 """
-import json, os, socket, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
+import json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
 
 gw_bin, emit_bin = sys.argv[1], sys.argv[2]
 tails = int(sys.argv[3]) if len(sys.argv) > 3 else 32
@@ -80,6 +80,7 @@ with lock:
             missing += tails - len(got)
         lat.extend((t - t0) * 1000 for t in got)
 gw.terminate(); gw.wait()
+shutil.rmtree(work, ignore_errors=True)
 lat.sort()
 pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
 print(f"tails={tails} probes={len(sent)} arrivals={len(lat)} missing={missing} "

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::error::Category;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::json::json_error;
 use super::{push_limited, DecodeError};
@@ -60,7 +60,7 @@ pub fn decode_with_index(
     default_index: Option<&str>,
 ) -> Result<Vec<Record>, DecodeError> {
     let mut out = Vec::new();
-    walk(body, default_index, |item, doc| match doc {
+    walk(body, default_index, true, |item, doc| match doc {
         Some(rec) => push_limited(&mut out, finish(rec, item.index), max),
         None => Ok(()),
     })?;
@@ -73,7 +73,7 @@ pub fn decode_with_index(
 /// The same whole-request errors as [`decode_with_index`].
 pub fn items(body: &[u8], default_index: Option<&str>) -> Result<Vec<Item>, DecodeError> {
     let mut out = Vec::new();
-    walk(body, default_index, |item, _| {
+    walk(body, default_index, false, |item, _| {
         out.push(item);
         Ok(())
     })?;
@@ -90,7 +90,7 @@ pub fn decode_items(
     default_index: Option<&str>,
 ) -> Result<(Vec<Record>, Vec<Item>), DecodeError> {
     let (mut recs, mut list) = (Vec::new(), Vec::new());
-    walk(body, default_index, |item, doc| {
+    walk(body, default_index, true, |item, doc| {
         if let Some(rec) = doc {
             push_limited(&mut recs, finish(rec, item.index.clone()), max)?;
         }
@@ -103,45 +103,60 @@ pub fn decode_items(
 /// Elasticsearch's bulk response: `{"took","errors","items":[{"<action>":{…}}]}`; stored items
 /// get a generated `_id` when the action had none.
 pub fn response(items: &[Item], took_ms: u64) -> Value {
+    let mut out = Vec::new();
+    write_response(items, took_ms, &mut out);
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
+}
+
+/// [`response`] written straight as JSON bytes (what the HTTP answer
+/// sends): no value tree per item, which would cost more than decoding the
+/// item's document did.
+pub fn write_response(items: &[Item], took_ms: u64, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let errors = items.iter().any(|i| i.status >= 300);
+    out.reserve(items.len() * 200 + 64);
+    let _ = write!(out, r#"{{"took":{took_ms},"errors":{errors},"items":["#);
     let mut seq_no = 0u64;
-    let list: Vec<Value> = items
-        .iter()
-        .map(|it| {
-            let mut m = Map::new();
-            m.insert("_index".into(), Value::String(it.index.clone()));
-            match &it.error {
-                None => {
-                    let id = it.id.clone().unwrap_or_else(new_id);
-                    m.insert("_id".into(), Value::String(id));
-                    m.insert("_version".into(), json!(1));
-                    m.insert("result".into(), json!("created"));
-                    m.insert(
-                        "_shards".into(),
-                        json!({"total": 1, "successful": 1, "failed": 0}),
-                    );
-                    m.insert("_seq_no".into(), json!(seq_no));
-                    m.insert("_primary_term".into(), json!(1));
-                    m.insert("status".into(), json!(it.status));
-                    seq_no += 1;
+    for (n, it) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{");
+        json_str(out, it.action);
+        out.extend_from_slice(br#":{"_index":"#);
+        json_str(out, &it.index);
+        match &it.error {
+            None => {
+                out.extend_from_slice(br#","_id":"#);
+                match &it.id {
+                    Some(id) => json_str(out, id),
+                    None => json_str(out, &new_id()),
                 }
-                Some((kind, reason)) => {
-                    if let Some(id) = &it.id {
-                        m.insert("_id".into(), Value::String(id.clone()));
-                    }
-                    m.insert("status".into(), json!(it.status));
-                    m.insert("error".into(), json!({"type": kind, "reason": reason}));
-                }
+                let _ = write!(
+                    out,
+                    r#","_version":1,"result":"created","_shards":{{"total":1,"successful":1,"failed":0}},"_seq_no":{seq_no},"_primary_term":1,"status":{}}}}}"#,
+                    it.status
+                );
+                seq_no += 1;
             }
-            let mut outer = Map::new();
-            outer.insert(it.action.into(), Value::Object(m));
-            Value::Object(outer)
-        })
-        .collect();
-    json!({
-        "took": took_ms,
-        "errors": items.iter().any(|i| i.status >= 300),
-        "items": list,
-    })
+            Some((kind, reason)) => {
+                if let Some(id) = &it.id {
+                    out.extend_from_slice(br#","_id":"#);
+                    json_str(out, id);
+                }
+                let _ = write!(out, r#","status":{},"error":{{"type":"#, it.status);
+                json_str(out, kind);
+                out.extend_from_slice(br#","reason":"#);
+                json_str(out, reason);
+                out.extend_from_slice(b"}}}");
+            }
+        }
+    }
+    out.extend_from_slice(b"]}");
+}
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// A 20-hex-digit id, unique within the process (time at first use + counter).
@@ -340,6 +355,7 @@ fn bad(
 fn walk(
     body: &[u8],
     default_index: Option<&str>,
+    build: bool,
     mut sink: impl FnMut(Item, Option<Record>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     let default = default_index.unwrap_or("");
@@ -395,7 +411,7 @@ fn walk(
                     let kind = "action_request_validation_exception";
                     sink(bad(action, index, id, kind, reason), None)?;
                 }
-                Some((src_no, src)) => match serde_json::from_slice::<Record>(src) {
+                Some((src_no, src)) => match document(src, build) {
                     Ok(rec) => {
                         let item = Item {
                             action,
@@ -404,7 +420,7 @@ fn walk(
                             status: 201,
                             error: None,
                         };
-                        sink(item, Some(rec))?;
+                        sink(item, rec)?;
                     }
                     Err(e) => {
                         let reason = format!(
@@ -427,6 +443,91 @@ fn walk(
         });
     }
     Ok(())
+}
+
+/// A source line as a record (`build`), or only checked to be one: the
+/// items of the answer need to know which documents were stored, not what
+/// they hold, and skipping the values is several times cheaper.
+fn document(src: &[u8], build: bool) -> Result<Option<Record>, serde_json::Error> {
+    if build {
+        return serde_json::from_slice::<Record>(src).map(Some);
+    }
+    serde_json::from_slice::<AnyObject>(src).map(|_| None)
+}
+
+/// Any JSON object, its members skipped.
+struct AnyObject;
+
+/// Any JSON value, skipped — through `deserialize_any`, so serde_json's
+/// nesting limit applies exactly as when a [`Record`] is built (a document
+/// one accepts, the other does too).
+struct Skip;
+
+struct SkipVisitor(bool);
+
+impl<'de> serde::de::Visitor<'de> for SkipVisitor {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0 {
+            "a JSON object"
+        } else {
+            "a JSON value"
+        })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+        while m.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
+        if self.0 {
+            return Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Seq,
+                &self,
+            ));
+        }
+        while s.next_element::<Skip>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(serde::de::Unexpected::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(serde::de::Unexpected::Signed(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(serde::de::Unexpected::Unsigned(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        self.scalar(serde::de::Unexpected::Float(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(serde::de::Unexpected::Str(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar(serde::de::Unexpected::Unit)
+    }
+}
+
+impl SkipVisitor {
+    fn scalar<E: serde::de::Error>(self, what: serde::de::Unexpected<'_>) -> Result<(), E> {
+        if self.0 {
+            Err(E::invalid_type(what, &self))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SkipVisitor(false)).map(|()| Skip)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnyObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(SkipVisitor(true)).map(|()| AnyObject)
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::*;
 use base64::Engine as _;
+use serde_json::json;
 
 fn fixture_bodies(text: &str) -> Vec<Vec<u8>> {
     text.lines()

@@ -137,7 +137,21 @@ impl Protocol {
                 let took = started.elapsed().as_millis() as u64;
                 match es_bulk::items(raw, index.as_deref()) {
                     // (A second, light pass over a body that just decoded.)
-                    Ok(items) => elastic(StatusCode::OK, &es_bulk::response(&items, took)),
+                    Ok(items) => {
+                        let mut body = Vec::new();
+                        es_bulk::write_response(&items, took, &mut body);
+                        body.push(b'\n');
+                        let mut r = Response::new(Full::new(Bytes::from(body)));
+                        r.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            header::HeaderValue::from_static("application/json"),
+                        );
+                        r.headers_mut().insert(
+                            "x-elastic-product",
+                            header::HeaderValue::from_static("Elasticsearch"),
+                        );
+                        r
+                    }
                     // Cannot happen: the same body was just decoded.
                     Err(e) => self.error(ApiError::from(e)),
                 }

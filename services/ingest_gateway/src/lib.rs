@@ -26,6 +26,7 @@
 //!   group commit, or the discard sink.
 //! - [`housekeeping`]: retention (delete or zip), shared with the `housekeeping` CLI.
 //! - [`metrics`]: Prometheus metrics and the label-cardinality cap.
+//! - [`status`]: per-second activity of the last 15 minutes (status API, console).
 //! - [`dayfile`]: day-file naming and the per-tenant directory layout.
 //! - [`quota`]: token buckets for per-key rate limits.
 //! - [`schema`]: the shared vocabulary (record, aliases, levels, date-time
@@ -55,6 +56,7 @@ pub mod read;
 pub mod schema;
 pub mod secret;
 pub mod sink;
+pub mod status;
 pub mod syslog;
 pub mod watermark;
 

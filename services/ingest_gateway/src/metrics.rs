@@ -21,6 +21,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use crate::schema::{Level, SourceStats};
+use crate::status::Activity;
 
 /// The value used for label values beyond the cap.
 pub const OTHER: &str = "_other";
@@ -173,6 +174,7 @@ pub struct Metrics {
     sink_reopened: Counter,
     sink_sync: Histogram,
     housekeeping: Family<HousekeepingAction, Counter>,
+    activity: Activity,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -213,6 +215,7 @@ impl Metrics {
             sink_reopened: Counter::default(),
             sink_sync: latency_histogram(),
             housekeeping: Family::default(),
+            activity: Activity::default(),
         };
         m.register_all();
         for reason in AUTH_REASONS {
@@ -378,6 +381,11 @@ impl Metrics {
         out
     }
 
+    /// The per-second activity ring behind `GET /api/v1/status`.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
     fn source(&self, emitter: &str, scenario_id: &str, tenant: &str) -> Source {
         Source {
             emitter: self.emitters.admit(emitter),
@@ -398,6 +406,8 @@ impl Metrics {
     ) {
         for s in by_source {
             let src = self.source(&s.emitter, &s.scenario_id, tenant);
+            self.activity
+                .accepted(tenant, &src.emitter, s.accepted, s.levels);
             self.accepted.get_or_create(&src).inc_by(s.accepted);
             self.missing_ts.get_or_create(&src).inc_by(s.missing_ts);
             self.missing_level
@@ -452,6 +462,7 @@ impl Metrics {
                 .get_or_create(&self.source(emitter, scenario_id, tenant))
                 .inc();
         }
+        self.activity.rejected(reason);
         self.rejected
             .get_or_create(&Rejection {
                 reason: reason.into(),
@@ -521,6 +532,7 @@ impl Metrics {
     /// Bytes appended (and kept) by the sink.
     pub fn sink_written(&self, bytes: usize) {
         self.sink_bytes.inc_by(bytes as u64);
+        self.activity.sink_written(bytes as u64);
     }
 
     /// An append or sync failed and was rolled back.
@@ -536,6 +548,7 @@ impl Metrics {
     /// A data sync took `d`.
     pub fn sink_synced(&self, d: Duration) {
         self.sink_sync.observe(d.as_secs_f64());
+        self.activity.synced(d);
     }
 
     /// Housekeeping did `action` (`deleted`, `archived`, `failed`) to `n` files.

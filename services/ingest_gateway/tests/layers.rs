@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "housekeeping",
     "sink",
     "metrics",
+    "status",
     "watermark",
     "dayfile",
     "quota",

@@ -19,6 +19,7 @@ use crate::read::source::Store;
 use crate::sink;
 use crate::syslog::{Listeners, SyslogConfig};
 
+mod console;
 mod reload;
 
 /// Why the gateway could not be put together.
@@ -60,8 +61,12 @@ impl Gateway {
                 source,
             },
         )?;
+        let console = console::state(&config, Arc::clone(&marks));
         let ingest = IngestService::new(config.limits, &config.pii, sink, Arc::clone(&metrics));
         warn_if_readable(&config.auth);
+        if config.sink.enabled {
+            console::count_existing_lines(&config.sink.dir, Arc::clone(&metrics));
+        }
         Ok(Gateway {
             state: Arc::new(AppState {
                 server: config.server,
@@ -76,6 +81,7 @@ impl Gateway {
                 )),
                 read: config.read,
                 tails: Tails::default(),
+                console,
             }),
             housekeeping: config.housekeeping,
             syslog: config.syslog,
@@ -108,6 +114,7 @@ impl Gateway {
         for (kind, addr) in &syslog.addrs {
             tracing::info!(listener = kind, "syslog listening on {kind}://{addr}");
         }
+        console::record_listeners(&self.state, &listener, &syslog.addrs);
         let (stop_tx, stop_rx) = watch::channel(false);
         if self.housekeeping.autorun {
             spawn_housekeeping(
@@ -169,6 +176,9 @@ fn spawn_housekeeping(
     mut stop: watch::Receiver<bool>,
 ) {
     let on_report = move |report: &housekeeping::Report| {
+        metrics
+            .activity()
+            .housekeeping_ran(console::housekeeping_run(report));
         for action in &report.actions {
             if let Some(label) = housekeeping::metric_action(action) {
                 metrics.housekeeping_files(label, 1);

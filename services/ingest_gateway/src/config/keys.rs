@@ -46,6 +46,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOGOPS_QUERY_MAX_BYTES",
     "LOGOPS_QUERY_MAX_LIMIT",
     "LOGOPS_MAX_TAILS",
+    "LOGOPS_UI",
     "LOGOPS_TLS_CERT",
     "LOGOPS_TLS_KEY",
     "LOGOPS_TLS_CLIENT_CA",

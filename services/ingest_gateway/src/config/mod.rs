@@ -163,6 +163,7 @@ impl Config {
                     "LOGOPS_SHUTDOWN_TIMEOUT_SEC",
                     http::DEFAULT_SHUTDOWN_TIMEOUT_SEC as usize,
                 )? as u64),
+                ui: p.bool("LOGOPS_UI", true)?,
             },
             auth: auth_section(&p)?,
             tls: tls_section(&p)?,

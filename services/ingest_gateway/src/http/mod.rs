@@ -9,15 +9,20 @@
 mod batch;
 pub mod body;
 pub mod error;
+mod files;
 mod loki;
 mod loki_tail;
 mod protocols;
 mod read;
 mod routes;
+pub mod status;
 pub mod stream;
 pub mod tls;
+mod ui;
 
+pub use files::LineCache;
 pub use read::Tails;
+pub use status::ConsoleState;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -58,6 +63,8 @@ pub struct ServerConfig {
     pub read_timeout: Duration,
     /// `LOGOPS_SHUTDOWN_TIMEOUT_SEC`: how long graceful shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// `LOGOPS_UI`: serve the web console at `/ui/`.
+    pub ui: bool,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +74,7 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             read_timeout: Duration::from_millis(DEFAULT_READ_TIMEOUT_MS),
             shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SEC),
+            ui: true,
         }
     }
 }
@@ -90,6 +98,8 @@ pub struct AppState {
     pub read: ReadConfig,
     /// Open live tails per tenant.
     pub tails: Tails,
+    /// The status API and the web console.
+    pub console: ConsoleState,
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -185,6 +195,9 @@ async fn dispatch(
     peer_cn: Option<&str>,
 ) -> hyper::Response<stream::Body> {
     use http_body_util::BodyExt;
+    if let Some(resp) = ui::route(&req, state, peer_cn).await {
+        return resp;
+    }
     let path = req.uri().path();
     let get = req.method() == hyper::Method::GET
         || req.method() == hyper::Method::POST && path.starts_with("/loki/api/v1/query");

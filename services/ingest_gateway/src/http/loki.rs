@@ -8,8 +8,8 @@
 //! Stream labels of a line are its `level`, `emitter` and `scenario_id`
 //! (and `tenant` for a tenant other than `default`, which only admins read).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{header, Request, Response, StatusCode};
@@ -17,6 +17,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
+use super::loki_meta;
 use super::read::{self, Params};
 use super::stream::{self, Body};
 use super::AppState;
@@ -25,14 +26,12 @@ use crate::read::line::{key_is, Fields, Raw};
 use crate::read::logql::{LogQuery, MetricExpr, Query};
 use crate::read::metric::{self, MetricRequest, Series, STREAM_LABELS};
 use crate::read::query::{self as logs, LogRequest};
-use crate::read::source::{Line, ScanStats};
+use crate::read::source::ScanStats;
 use crate::read::timearg::{now_ns, parse_step, parse_time};
 use crate::schema::Tenant;
 
 /// The Loki version the build info claims (Grafana enables features by it).
 const LOKI_VERSION: &str = "3.4.0";
-/// Most distinct values a label-values or series answer holds.
-const MAX_VALUES: usize = 10_000;
 
 /// Is `path` one of the Loki read routes?
 pub(super) fn is_route(path: &str) -> bool {
@@ -56,12 +55,12 @@ pub(super) async fn handle(
         )),
         "/loki/api/v1/query_range" => query(&req, state, peer_cn, true, started).await,
         "/loki/api/v1/query" => query(&req, state, peer_cn, false, started).await,
-        "/loki/api/v1/labels" => labels(&req, state, peer_cn),
-        "/loki/api/v1/series" => series(&req, state, peer_cn).await,
-        "/loki/api/v1/index/stats" => index_stats(&req, state, peer_cn).await,
+        "/loki/api/v1/labels" => loki_meta::labels(&req, state, peer_cn),
+        "/loki/api/v1/series" => loki_meta::series(&req, state, peer_cn).await,
+        "/loki/api/v1/index/stats" => loki_meta::index_stats(&req, state, peer_cn).await,
         p if p.starts_with("/loki/api/v1/label/") && p.ends_with("/values") => {
             let name = p["/loki/api/v1/label/".len()..p.len() - "/values".len()].to_string();
-            label_values(&req, state, peer_cn, name).await
+            loki_meta::label_values(&req, state, peer_cn, name).await
         }
         _ => Err(ApiError::NotFound(path.clone())),
     };
@@ -89,7 +88,7 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
     resp
 }
 
-fn success(data: Value) -> Response<Body> {
+pub(super) fn success(data: Value) -> Response<Body> {
     read::json(StatusCode::OK, &json!({"status": "success", "data": data}))
 }
 
@@ -277,171 +276,4 @@ async fn streams(
         "result": result,
         "stats": summary(&outcome.scan, outcome.matched, started),
     })))
-}
-
-/// `labels`: the stream label names (every stored line has them).
-fn labels(
-    req: &Request<Incoming>,
-    state: &Arc<AppState>,
-    peer_cn: Option<&str>,
-) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
-    let mut names: Vec<&str> = STREAM_LABELS.to_vec();
-    if !tenant.is_default() {
-        names.push("tenant");
-    }
-    names.sort_unstable();
-    Ok(success(json!(names)))
-}
-
-/// Calls `visit` with the stream labels of every line of the range
-/// matching `selector` until it returns false.
-async fn scan_streams(
-    state: &Arc<AppState>,
-    tenant: Tenant,
-    selector: Option<LogQuery>,
-    (start, end): (i64, i64),
-    mut visit: impl FnMut(BTreeMap<String, String>, &[u8]) -> bool + Send + 'static,
-) -> Result<(), ApiError> {
-    let filter = read::compile(&selector.unwrap_or_default())?;
-    let st = Arc::clone(state);
-    tokio::task::spawn_blocking(move || {
-        let mut stats = ScanStats::default();
-        for src in st.store.sources(&tenant)? {
-            let mut f = |l: Line<'_>| {
-                !filter.matches(l.bytes) || visit(stream_labels(l.bytes, &tenant), l.bytes)
-            };
-            if !st
-                .store
-                .scan(&src, 0, (start, end.saturating_add(1)), &mut stats, &mut f)?
-            {
-                break;
-            }
-        }
-        Ok::<_, std::io::Error>(())
-    })
-    .await
-    .map_err(|e| ApiError::ReadFailed(e.to_string()))?
-    .map_err(|e| ApiError::ReadFailed(e.to_string()))
-}
-
-fn selector(params: &Params, name: &str) -> Result<Option<LogQuery>, ApiError> {
-    let Some(text) = params.get(name) else {
-        return Ok(None);
-    };
-    match crate::read::logql::parse(text).map_err(|e| ApiError::BadQuery(e.to_string()))? {
-        Query::Logs(q) => Ok(Some(q)),
-        _ => Err(ApiError::BadQuery(format!(
-            "{name} must be a stream selector"
-        ))),
-    }
-}
-
-fn take<T: Default>(shared: &Arc<Mutex<T>>) -> T {
-    std::mem::take(&mut *shared.lock().unwrap_or_else(|p| p.into_inner()))
-}
-
-/// `label/<name>/values`.
-async fn label_values(
-    req: &Request<Incoming>,
-    state: &Arc<AppState>,
-    peer_cn: Option<&str>,
-    name: String,
-) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
-    let range = read::time_range(&params)?;
-    let sel = selector(&params, "query")?;
-    let values = Arc::new(Mutex::new(BTreeSet::new()));
-    let is_stream = STREAM_LABELS.contains(&name.as_str()) || name == "tenant";
-    let found = Arc::clone(&values);
-    let visit = move |labels: BTreeMap<String, String>, line: &[u8]| {
-        let v = if is_stream {
-            labels.get(&name).cloned()
-        } else {
-            crate::read::line::field(line, &name).and_then(|v| match v {
-                Raw::Str(_) => Some(v.text().into_owned()),
-                Raw::Other(_) => None,
-            })
-        };
-        let mut set = found.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = v {
-            set.insert(v);
-        }
-        set.len() < MAX_VALUES
-    };
-    scan_streams(state, tenant, sel, range, visit).await?;
-    Ok(success(json!(take(&values))))
-}
-
-/// `series`: the distinct label sets of the streams matching `match[]`.
-async fn series(
-    req: &Request<Incoming>,
-    state: &Arc<AppState>,
-    peer_cn: Option<&str>,
-) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
-    let range = read::time_range(&params)?;
-    let mut queries: Vec<Option<LogQuery>> = Vec::new();
-    for m in params.all("match[]").chain(params.all("match")) {
-        match crate::read::logql::parse(m).map_err(|e| ApiError::BadQuery(e.to_string()))? {
-            Query::Logs(q) => queries.push(Some(q)),
-            _ => {
-                return Err(ApiError::BadQuery(
-                    "match[] must be a stream selector".into(),
-                ))
-            }
-        }
-    }
-    if queries.is_empty() {
-        queries.push(None);
-    }
-    let found = Arc::new(Mutex::new(BTreeSet::new()));
-    for q in queries {
-        let seen = Arc::clone(&found);
-        let visit = move |labels: BTreeMap<String, String>, _: &[u8]| {
-            let mut set = seen.lock().unwrap_or_else(|p| p.into_inner());
-            set.insert(labels);
-            set.len() < MAX_VALUES
-        };
-        scan_streams(state, tenant.clone(), q, range, visit).await?;
-    }
-    Ok(success(json!(take(&found))))
-}
-
-#[derive(Default)]
-struct IndexStats {
-    streams: BTreeSet<BTreeMap<String, String>>,
-    entries: u64,
-    bytes: u64,
-}
-
-/// `index/stats`: streams, chunks (day files), entries and bytes matching `query`.
-async fn index_stats(
-    req: &Request<Incoming>,
-    state: &Arc<AppState>,
-    peer_cn: Option<&str>,
-) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
-    let range = read::time_range(&params)?;
-    let sel = selector(&params, "query")?;
-    let acc = Arc::new(Mutex::new(IndexStats::default()));
-    let shared = Arc::clone(&acc);
-    let visit = move |labels: BTreeMap<String, String>, line: &[u8]| {
-        let mut a = shared.lock().unwrap_or_else(|p| p.into_inner());
-        a.entries += 1;
-        a.bytes += line.len() as u64;
-        a.streams.insert(labels);
-        true
-    };
-    scan_streams(state, tenant.clone(), sel, range, visit).await?;
-    let a = take(&acc);
-    let files = state.store.sources(&tenant).map(|v| v.len()).unwrap_or(0);
-    Ok(read::json(
-        StatusCode::OK,
-        &json!({"streams": a.streams.len(), "chunks": files, "entries": a.entries, "bytes": a.bytes}),
-    ))
 }

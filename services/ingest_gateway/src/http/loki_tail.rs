@@ -20,8 +20,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::error::ApiError;
-use super::read::{self, Formatter, Params};
+use super::read::{self, Params};
 use super::stream::{self, Body};
+use super::tail::{self as tails, Formatter};
 use super::AppState;
 use crate::read::logql::Query;
 use crate::read::tail::{Start, Tail};
@@ -61,7 +62,7 @@ pub(super) fn tail(
             "the Loki tail is a WebSocket: send an Upgrade request".into(),
         ));
     };
-    let slot = read::tail_slot(state, &tenant)?;
+    let slot = tails::tail_slot(state, &tenant)?;
     let tail = Tail::new(Arc::clone(&state.store), tenant.clone(), filter, start)
         .map_err(|e| ApiError::ReadFailed(e.to_string()))?;
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -80,7 +81,7 @@ pub(super) fn tail(
             let _ = serde_json::to_writer(&mut *out, &f);
             out.push(b'\n');
         });
-        tokio::spawn(read::follow(st, tail, tx, slot, frame, b"\n"));
+        tokio::spawn(tails::follow(st, tail, tx, slot, frame, b"\n"));
         pump(ws, rx).await;
     });
     let mut resp = Response::new(stream::full(Bytes::new()));

@@ -11,18 +11,20 @@ pub mod body;
 pub mod error;
 mod files;
 mod loki;
+mod loki_meta;
 mod loki_tail;
 mod protocols;
 mod read;
 mod routes;
 pub mod status;
 pub mod stream;
+mod tail;
 pub mod tls;
 mod ui;
 
 pub use files::LineCache;
-pub use read::Tails;
 pub use status::ConsoleState;
+pub use tail::Tails;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -211,7 +213,7 @@ async fn dispatch(
         let answer = match path {
             "/v1/query" => Some(read::query(&req, state, peer_cn)),
             "/v1/stats" => Some(read::stats(&req, state, peer_cn).await),
-            "/v1/tail" => Some(read::tail(&req, state, peer_cn)),
+            "/v1/tail" => Some(tail::tail(&req, state, peer_cn)),
             _ => None,
         };
         if let Some(a) = answer {

@@ -7,7 +7,8 @@
 //! - [`line`]: a stored line's `ts` and top-level fields without a JSON parse.
 //! - [`filter`]: a log query compiled into prefilters and checks.
 //! - [`source`]: a tenant's day files and archives, read up to the
-//!   acknowledged length, with an in-memory sparse index per file.
+//!   acknowledged length (`lines` splits them, `index` is the in-memory
+//!   sparse index per file).
 //! - [`query`], [`metric`]: log and metric queries.
 //! - [`tail`]: following the files as they grow.
 //! - [`timearg`]: `start`/`end`/`step` parameters.
@@ -16,7 +17,9 @@
 //! read and hands it here; nothing in this module can widen it.
 
 pub mod filter;
+mod index;
 pub mod line;
+mod lines;
 pub mod logql;
 pub mod metric;
 pub mod query;

@@ -1,36 +1,22 @@
 //! Where reads come from: a tenant's day files in the sink directory and its
 //! zip archives, read up to what was acknowledged, line by line, with a
-//! sparse index that lets a narrow time range skip most of a big file.
-//!
-//! **Sparse index.** For every live day file read, the reader keeps in memory
-//! one summary per ~64 KiB block of lines: byte range, line count, minimum and
-//! maximum `ts`. It is built while the file is scanned (the first query over
-//! a file pays one sequential pass) and extended past its end on later
-//! queries — day files only grow, so a block once summarized stays true. It
-//! is dropped when the file's inode changes (rotation, rewrite) or the file
-//! becomes shorter than the index (truncation). A query with a time range
-//! reads only the blocks whose `[min, max]` meets it. Archives are read whole.
+//! sparse index ([`super::index`]) that lets a narrow time range skip most of
+//! a big file. Archives are read whole.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use time::Date;
 
+use super::index::{self, Builder, Index};
 use super::line::ts_nanos;
+use super::lines::{each_line, CHUNK};
 use crate::dayfile;
 use crate::schema::Tenant;
 use crate::watermark::Watermarks;
-
-/// Bytes per index block (a block ends at the first line end past this).
-const BLOCK_BYTES: u64 = 64 * 1024;
-/// Read size.
-const CHUNK: usize = 1 << 20;
-/// Files whose index is kept.
-const MAX_INDEXED_FILES: usize = 1024;
 
 /// One day of a tenant's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,21 +34,6 @@ pub enum Place {
     Live(PathBuf),
     /// `<archive>/[T/]YYYYMMDD.zip`, entry `YYYYMMDD.ndjson`.
     Archive(PathBuf),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Block {
-    start: u64,
-    end: u64,
-    min_ts: i64,
-    max_ts: i64,
-}
-
-#[derive(Debug, Default)]
-struct FileIndex {
-    id: (u64, u64),
-    blocks: Vec<Block>,
-    covered: u64,
 }
 
 /// One line as the scanner hands it on.
@@ -98,7 +69,7 @@ pub struct Store {
     sink_dir: PathBuf,
     archive_dir: PathBuf,
     marks: Option<Arc<Watermarks>>,
-    index: Mutex<HashMap<PathBuf, FileIndex>>,
+    index: Index,
 }
 
 impl Store {
@@ -109,7 +80,7 @@ impl Store {
             sink_dir,
             archive_dir,
             marks,
-            index: Mutex::new(HashMap::new()),
+            index: Index::default(),
         }
     }
 
@@ -252,55 +223,18 @@ impl Store {
         path: &Path,
         file: &File,
         from: u64,
-        (lo, hi): (i64, i64),
+        range: (i64, i64),
         stats: &mut ScanStats,
         visit: &mut dyn FnMut(Line<'_>) -> Continue,
     ) -> io::Result<Continue> {
         let meta = file.metadata()?;
         let id = (meta.dev(), meta.ino());
         let limit = self.readable(path, file, meta.len())?;
-        let (blocks, covered) = {
-            let mut idx = self
-                .index
-                .lock()
-                .map_err(|_| io::Error::other("index lock"))?;
-            match idx.get(path) {
-                Some(fi) if fi.id == id && fi.covered <= limit => (fi.blocks.clone(), fi.covered),
-                _ => {
-                    idx.remove(path);
-                    (Vec::new(), 0)
-                }
-            }
-        };
+        let (blocks, covered) = self.index.snapshot(path, id, limit);
         let mut buf = Vec::new();
         // Indexed part: only the blocks that can hold the range.
-        let mut run: Option<(u64, u64)> = None;
-        for b in blocks.iter().filter(|b| b.end > from) {
-            let hit = b.max_ts >= lo && b.min_ts < hi;
-            match (&mut run, hit) {
-                (Some((_, end)), true) if *end == b.start => *end = b.end,
-                (_, true) => {
-                    if let Some((s, e)) = run.take() {
-                        if !read_range(
-                            file,
-                            s.max(from),
-                            e,
-                            &mut buf,
-                            (lo, hi),
-                            stats,
-                            visit,
-                            None,
-                        )? {
-                            return Ok(false);
-                        }
-                    }
-                    run = Some((b.start, b.end));
-                }
-                (_, false) => {}
-            }
-        }
-        if let Some((s, e)) = run {
-            if !read_range(file, s.max(from), e, &mut buf, (lo, hi), stats, visit, None)? {
+        for (s, e) in index::ranges(&blocks, from, range) {
+            if !read_range(file, (s, e), &mut buf, range, stats, visit, None)? {
                 return Ok(false);
             }
         }
@@ -310,140 +244,54 @@ impl Store {
         stats.last_end = limit;
         let more = read_range(
             file,
-            start,
-            limit,
+            (start, limit),
             &mut buf,
-            (lo, hi),
+            range,
             stats,
             visit,
             builder.as_mut(),
         )?;
         if let Some(b) = builder {
-            self.extend_index(path, id, covered, b.finish_full());
+            self.index.extend(path, id, covered, b.finish());
         }
         Ok(more)
     }
-
-    fn extend_index(&self, path: &Path, id: (u64, u64), covered: u64, new: Vec<Block>) {
-        let Some(last) = new.last().copied() else {
-            return;
-        };
-        let Ok(mut idx) = self.index.lock() else {
-            return;
-        };
-        if idx.len() >= MAX_INDEXED_FILES && !idx.contains_key(path) {
-            idx.clear();
-        }
-        let fi = idx.entry(path.to_path_buf()).or_default();
-        if fi.id != id || fi.covered != covered {
-            if covered != 0 {
-                return;
-            }
-            *fi = FileIndex {
-                id,
-                ..FileIndex::default()
-            };
-        }
-        fi.blocks.extend(new);
-        fi.covered = last.end;
-    }
 }
 
-/// Summarizes the lines read into blocks.
-struct Builder {
-    blocks: Vec<Block>,
-    cur: Block,
-}
-
-impl Builder {
-    fn new(start: u64) -> Self {
-        Builder {
-            blocks: Vec::new(),
-            cur: Block {
-                start,
-                end: start,
-                min_ts: i64::MAX,
-                max_ts: i64::MIN,
-            },
-        }
-    }
-
-    fn line(&mut self, ts: i64, end: u64) {
-        self.cur.min_ts = self.cur.min_ts.min(ts);
-        self.cur.max_ts = self.cur.max_ts.max(ts);
-        self.cur.end = end;
-        if end - self.cur.start >= BLOCK_BYTES {
-            self.blocks.push(self.cur);
-            self.cur = Block {
-                start: end,
-                end,
-                min_ts: i64::MAX,
-                max_ts: i64::MIN,
-            };
-        }
-    }
-
-    /// The complete blocks (the partial last one is read again next time).
-    fn finish_full(self) -> Vec<Block> {
-        self.blocks
-    }
-}
-
-/// Reads `[start, end)` of `file` line by line (`start` is a line start).
-#[allow(clippy::too_many_arguments)]
+/// Reads `[start, end)` of `file` line by line (`start` is a line start),
+/// handing on the lines with `ts` in `[lo, hi)`.
 fn read_range(
     file: &File,
-    start: u64,
-    end: u64,
+    (start, end): (u64, u64),
     buf: &mut Vec<u8>,
     (lo, hi): (i64, i64),
     stats: &mut ScanStats,
     visit: &mut dyn FnMut(Line<'_>) -> Continue,
     mut builder: Option<&mut Builder>,
 ) -> io::Result<Continue> {
-    let mut pos = start;
-    let mut carry = 0usize;
-    if buf.len() < CHUNK {
-        buf.resize(CHUNK, 0);
-    }
-    while pos + (carry as u64) < end {
-        if carry == buf.len() {
-            // A line longer than the buffer.
-            buf.resize(buf.len() * 2, 0);
+    let mut cursor = start;
+    let mut read = |b: &mut [u8]| {
+        let want = (end.saturating_sub(cursor) as usize).min(b.len());
+        if want == 0 {
+            return Ok(0);
         }
-        let want = ((end - pos - carry as u64) as usize).min(buf.len() - carry);
-        let n = file.read_at(&mut buf[carry..carry + want], pos + carry as u64)?;
-        if n == 0 {
-            break;
+        let n = file.read_at(&mut b[..want], cursor)?;
+        cursor += n as u64;
+        Ok(n)
+    };
+    let mut on_line = |line: &[u8], offset: u64| {
+        let ts = ts_nanos(line).unwrap_or(i64::MIN);
+        if let Some(b) = builder.as_deref_mut() {
+            b.line(ts, offset + line.len() as u64 + 1);
         }
-        stats.bytes_scanned += n as u64;
-        let filled = carry + n;
-        let mut at = 0usize;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[at..filled]) {
-            let line = &buf[at..at + nl];
-            let offset = pos + at as u64;
-            let ts = ts_nanos(line).unwrap_or(i64::MIN);
-            stats.lines_scanned += 1;
-            if let Some(b) = builder.as_deref_mut() {
-                b.line(ts, offset + nl as u64 + 1);
-            }
-            if ts >= lo
-                && ts < hi
-                && !visit(Line {
-                    bytes: line,
-                    offset,
-                    ts,
-                })
-            {
-                return Ok(false);
-            }
-            at += nl + 1;
-        }
-        buf.copy_within(at..filled, 0);
-        carry = filled - at;
-        pos += at as u64;
-    }
-    Ok(true)
+        !(ts >= lo && ts < hi)
+            || visit(Line {
+                bytes: line,
+                offset,
+                ts,
+            })
+    };
+    Ok(each_line(&mut read, start, buf, stats, &mut on_line)?.0)
 }
 
 fn scan_archive(
@@ -462,42 +310,22 @@ fn scan_archive(
         Err(zip::result::ZipError::FileNotFound) => return Ok(true),
         Err(e) => return Err(io::Error::other(e)),
     };
-    let mut buf = vec![0u8; CHUNK];
-    let (mut carry, mut pos) = (0usize, 0u64);
-    loop {
-        if carry == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        let n = entry.read(&mut buf[carry..])?;
-        if n == 0 {
-            stats.last_end = pos;
-            return Ok(true);
-        }
-        stats.bytes_scanned += n as u64;
-        let filled = carry + n;
-        let mut at = 0usize;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[at..filled]) {
-            let line = &buf[at..at + nl];
-            let offset = pos + at as u64;
-            let ts = ts_nanos(line).unwrap_or(i64::MIN);
-            stats.lines_scanned += 1;
-            if offset >= from
-                && ts >= lo
-                && ts < hi
-                && !visit(Line {
-                    bytes: line,
-                    offset,
-                    ts,
-                })
-            {
-                return Ok(false);
-            }
-            at += nl + 1;
-        }
-        buf.copy_within(at..filled, 0);
-        carry = filled - at;
-        pos += at as u64;
+    let mut read = |b: &mut [u8]| entry.read(b);
+    let mut on_line = |line: &[u8], offset: u64| {
+        let ts = ts_nanos(line).unwrap_or(i64::MIN);
+        offset < from
+            || !(ts >= lo && ts < hi)
+            || visit(Line {
+                bytes: line,
+                offset,
+                ts,
+            })
+    };
+    let (done, end) = each_line(&mut read, 0, &mut Vec::new(), stats, &mut on_line)?;
+    if done {
+        stats.last_end = end;
     }
+    Ok(done)
 }
 
 /// The end of the last complete line of a file of `len` bytes.

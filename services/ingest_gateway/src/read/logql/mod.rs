@@ -9,13 +9,15 @@
 //! LogQL has and LogOps does not (`logfmt`, `unwrap`, `avg`, `offset`, …) is
 //! refused by name, never half-understood.
 
+mod lex;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 
-pub use parse::{parse, parse_duration, ParseError};
+pub use lex::parse_duration;
+pub use parse::{parse, ParseError};
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]

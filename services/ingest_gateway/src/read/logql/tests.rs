@@ -77,7 +77,7 @@ fn errors_name_the_position_and_what_was_expected() {
 
 #[test]
 fn durations() {
-    use super::parse::parse_duration;
+    use super::lex::parse_duration;
     assert_eq!(parse_duration("90s"), Some(90_000_000_000));
     assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
     assert_eq!(parse_duration("250ms"), Some(250_000_000));

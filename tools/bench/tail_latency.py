@@ -4,8 +4,10 @@ load generator floods the gateway; a probe posts one marked record every
 100 ms and times from its 2xx to its arrival on every stream.
 
 usage: tools/bench/tail_latency.py GATEWAY_BIN EMIT_JSON_BIN [TAILS=32] [SECONDS=20]
-Prints p50/p99/max latency (ms) and the flood's records/s; run it once with
-TAILS=0 for the no-tail baseline. Stdlib only.
+Prints p50/p99/max latency (ms), the flood's records/s and the gateway's CPU
+seconds per million records (user + system, from /proc; steadier than the
+rate on a shared machine); run it once with TAILS=0 for the no-tail
+baseline. Stdlib only.
 """
 import json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
 
@@ -57,6 +59,11 @@ flood = subprocess.Popen([emit_bin, "--url", base + "/v1/logs", "--concurrency",
                           "--batch-size", "100", "--seed", "42", "--compact", "-q"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 time.sleep(1)
+def cpu_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+cpu0 = cpu_seconds(gw.pid)
 i = 0
 t_end = time.time() + secs - 2
 while time.time() < t_end:
@@ -68,6 +75,7 @@ while time.time() < t_end:
     i += 1
     time.sleep(0.1)
 out = flood.communicate()[0].decode()
+cpu = cpu_seconds(gw.pid) - cpu0
 time.sleep(1)
 stop = True
 summary = json.loads(out.strip().splitlines()[-1])
@@ -85,4 +93,5 @@ lat.sort()
 pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
 print(f"tails={tails} probes={len(sent)} arrivals={len(lat)} missing={missing} "
       f"p50={pct(0.5):.1f}ms p99={pct(0.99):.1f}ms max={lat[-1] if lat else float('nan'):.1f}ms "
-      f"flood_records_per_sec={summary['records_per_sec']:.0f}")
+      f"flood_records_per_sec={summary['records_per_sec']:.0f} "
+      f"gateway_cpu_s_per_M={cpu / max(summary.get('accepted', 1), 1) * 1e6:.2f}")

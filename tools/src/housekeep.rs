@@ -59,6 +59,7 @@ pub fn settings(env: &EnvMap, overrides: Overrides) -> Result<Settings, ConfigEr
         archive_dir: overrides.archive_dir.unwrap_or(config.archive_dir),
         retention_days: overrides.retention_days.unwrap_or(config.retention_days),
         mode: overrides.mode.unwrap_or(config.mode),
+        chain: config.chain,
     })
 }
 
@@ -120,6 +121,7 @@ mod tests {
                 archive_dir: "./data/archive".into(),
                 retention_days: 7,
                 mode: Mode::Delete,
+                chain: None,
             }
         );
         let e = env(&[

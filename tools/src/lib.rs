@@ -19,6 +19,7 @@ pub mod decrypt;
 pub mod env;
 pub mod housekeep;
 pub mod query;
+pub mod verify;
 
 /// Process exit codes shared by the tools.
 pub mod exit {

@@ -40,6 +40,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chain;
 pub mod config;
 pub mod dayfile;
 pub mod decode;

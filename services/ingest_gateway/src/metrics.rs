@@ -172,6 +172,9 @@ pub struct Metrics {
     sink_bytes: Counter,
     sink_errors: Counter,
     sink_reopened: Counter,
+    chain_checkpoints: Counter,
+    chain_resealed: Counter,
+    chain_errors: Counter,
     sink_sync: Histogram,
     housekeeping: Family<HousekeepingAction, Counter>,
     activity: Activity,
@@ -213,6 +216,9 @@ impl Metrics {
             sink_bytes: Counter::default(),
             sink_errors: Counter::default(),
             sink_reopened: Counter::default(),
+            chain_checkpoints: Counter::default(),
+            chain_resealed: Counter::default(),
+            chain_errors: Counter::default(),
             sink_sync: latency_histogram(),
             housekeeping: Family::default(),
             activity: Activity::default(),
@@ -355,6 +361,21 @@ impl Metrics {
             "logops_sink_reopened",
             "Day files found removed or replaced while open, and reopened",
             self.sink_reopened.clone(),
+        );
+        r.register(
+            "logops_chain_checkpoints",
+            "Signed chain checkpoints written (LOGOPS_CHAIN)",
+            self.chain_checkpoints.clone(),
+        );
+        r.register(
+            "logops_chain_resealed_lines",
+            "Lines found after the last checkpoint at start-up (a crash) and resealed",
+            self.chain_resealed.clone(),
+        );
+        r.register(
+            "logops_chain_errors",
+            "Chain failures: a sidecar not written, or a day file not matching its checkpoint",
+            self.chain_errors.clone(),
         );
         r.register(
             "logops_sink_sync_seconds",
@@ -538,6 +559,21 @@ impl Metrics {
     /// An append or sync failed and was rolled back.
     pub fn sink_error(&self) {
         self.sink_errors.inc();
+    }
+
+    /// A chain checkpoint was written.
+    pub fn chain_checkpoint(&self) {
+        self.chain_checkpoints.inc();
+    }
+
+    /// `lines` were resealed at start-up.
+    pub fn chain_resealed(&self, lines: u64) {
+        self.chain_resealed.inc_by(lines);
+    }
+
+    /// A chain failure (logged by the caller).
+    pub fn chain_error(&self) {
+        self.chain_errors.inc();
     }
 
     /// A day file was found removed or replaced and its path reopened.

@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "pii",
     "housekeeping",
     "sink",
+    "chain",
     "metrics",
     "status",
     "watermark",

@@ -65,6 +65,9 @@ pub enum ConfigError {
     /// Encryption is on but the key is missing or invalid.
     #[error("LOGOPS_SECRET_KEY: {0} (required because LOGOPS_ENCRYPT_PII=true; generate one with logops-keygen)")]
     SecretKey(String),
+    /// The chain is on but its signing key is missing or invalid.
+    #[error("LOGOPS_CHAIN_SIGNING_KEY: {0} (required because LOGOPS_CHAIN=true; make one with logops-keygen --chain)")]
+    ChainKey(String),
     /// A TLS file is missing or invalid.
     #[error("TLS (LOGOPS_TLS_CERT / LOGOPS_TLS_KEY / LOGOPS_TLS_CLIENT_CA): {0}")]
     Tls(#[from] TlsError),
@@ -209,6 +212,7 @@ impl Config {
                     sink::DEFAULT_FSYNC_INTERVAL_MS as usize,
                 )? as u64),
                 queue_bytes: p.positive("LOGOPS_SINK_QUEUE_BYTES", sink::DEFAULT_QUEUE_BYTES)?,
+                chain: chain_signer(&p)?,
             },
             housekeeping: HousekeepingConfig {
                 settings: Settings {
@@ -222,6 +226,7 @@ impl Config {
                         housekeeping::DEFAULT_RETENTION_DAYS,
                     )?,
                     mode: p.parsed("LOGOPS_ARCHIVE_MODE", "delete", "delete or zip")?,
+                    chain: chain_signer(&p)?,
                 },
                 autorun: p.bool("LOGOPS_HOUSEKEEP_AUTORUN", false)?,
                 interval: Duration::from_secs(p.number("LOGOPS_HOUSEKEEP_INTERVAL_SEC", 0)? as u64),
@@ -229,6 +234,23 @@ impl Config {
             max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", DEFAULT_MAX_LABEL_VALUES)?,
         })
     }
+}
+
+/// `LOGOPS_CHAIN=true`: the signing key, loaded and checked here, once.
+fn chain_signer(p: &parse::Reader<'_>) -> Result<Option<crate::chain::Signer>, ConfigError> {
+    if !p.bool("LOGOPS_CHAIN", false)? {
+        return Ok(None);
+    }
+    let path = p
+        .get("LOGOPS_CHAIN_SIGNING_KEY")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConfigError::ChainKey("not set".into()))?;
+    let key = crate::chain::checkpoint::load_signing_key(std::path::Path::new(path))
+        .map_err(|e| ConfigError::ChainKey(e.to_string()))?;
+    let archive = p
+        .get("LOGOPS_ARCHIVE_DIR")
+        .unwrap_or(housekeeping::DEFAULT_ARCHIVE_DIR);
+    Ok(Some(crate::chain::Signer::new(key, PathBuf::from(archive))))
 }
 
 /// The syslog listeners (off unless an address is given).

@@ -126,6 +126,56 @@ pub(crate) fn archive_day(
     })
 }
 
+/// Adds the chain sidecar `src` of a day just archived in `archive` as
+/// entry `entry` (`<day entry>.chain`), then removes it, with the same
+/// steps and read-back as the day file. An entry of that name already
+/// holding the same bytes (an interrupted run) only removes the source.
+///
+/// # Errors
+/// Any failed step; the sidecar is then still in place.
+pub(crate) fn archive_sidecar(
+    src: &Path,
+    entry: &str,
+    archive: &Path,
+) -> Result<(), HousekeepingError> {
+    let src_len = fs::metadata(src).map_err(io_err("cannot stat", src))?.len();
+    let mut existing = open_existing(archive)?;
+    if let Some(old) = existing.as_mut() {
+        if old.index_for_name(entry).is_some() {
+            let held = read_back(archive, entry)?;
+            let file = File::open(src).map_err(io_err("cannot open", src))?;
+            let mut reader = CrcReader::new(BufReader::new(file));
+            io::copy(&mut reader, &mut io::sink()).map_err(io_err("cannot read", src))?;
+            if held == (reader.count, reader.hasher.finalize()) {
+                return remove_source(src, src_len);
+            }
+            return Err(HousekeepingError::SourceChanged {
+                path: src.to_path_buf(),
+            });
+        }
+    }
+    let dir = archive.parent().unwrap_or(Path::new("."));
+    let temp = dir.join(format!(".{entry}.zip.{}.tmp", std::process::id()));
+    let guard = TempGuard(Some(temp.clone()));
+    let (size, crc) = write_temp(&temp, existing.as_mut(), archive, src, entry, src_len)?;
+    check_unchanged(src, size)?;
+    fs::rename(&temp, archive).map_err(io_err("cannot rename into", archive))?;
+    guard.disarm();
+    sync_dir(dir)?;
+    let (got_size, got_crc) = read_back(archive, entry)?;
+    if (got_size, got_crc) != (size, crc) {
+        return Err(HousekeepingError::Verify {
+            archive: archive.to_path_buf(),
+            entry: entry.to_string(),
+            want_size: size,
+            want_crc: crc,
+            got_size,
+            got_crc,
+        });
+    }
+    remove_source(src, size)
+}
+
 /// Every entry of the archive at `path`, in archive order.
 ///
 /// # Errors

@@ -97,6 +97,9 @@ pub struct Settings {
     pub retention_days: u32,
     /// Delete or zip expired files.
     pub mode: Mode,
+    /// `LOGOPS_CHAIN`: sidecars go with their day (into its zip), and a
+    /// delete is recorded as a signed tombstone in today's chain.
+    pub chain: Option<crate::chain::Signer>,
 }
 
 /// Default `LOGOPS_RETENTION_DAYS`.
@@ -310,7 +313,7 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
             Ok(files) => actions.extend(
                 files
                     .into_iter()
-                    .map(|f| act(&own, &f.path, f.day, dry_run)),
+                    .map(|f| act(&own, &f.path, f.day, today, dry_run)),
             ),
             Err(e) => actions.push(Action {
                 file: dir,
@@ -323,7 +326,7 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
 }
 
 /// Deletes or archives one expired file (or says it would).
-fn act(settings: &Settings, path: &Path, day: Date, dry_run: bool) -> Action {
+fn act(settings: &Settings, path: &Path, day: Date, today: Date, dry_run: bool) -> Action {
     let stem = day_stem(day);
     let (kind, result) = match (settings.mode, dry_run) {
         (Mode::Delete, true) => (ActionKind::WouldDelete, Ok(String::new())),
@@ -334,18 +337,37 @@ fn act(settings: &Settings, path: &Path, day: Date, dry_run: bool) -> Action {
                 Ok(format!("-> {}", archive.display())),
             )
         }
-        (Mode::Delete, false) => (ActionKind::Deleted, delete(path)),
+        (Mode::Delete, false) => (
+            ActionKind::Deleted,
+            match &settings.chain {
+                Some(signer) => delete_chained(settings, signer, path, day, today),
+                None => delete(path),
+            },
+        ),
         (Mode::Zip, false) => (
             ActionKind::Archived,
-            archive::archive_day(path, &stem, &settings.archive_dir).map(|o| match o {
-                archive::Outcome::Written {
-                    archive,
-                    entry,
-                    size,
-                } => format!("-> {} ({entry}, {size} bytes)", archive.display()),
-                archive::Outcome::AlreadyHeld { archive, entry } => {
-                    format!("-> {} (already held as {entry})", archive.display())
+            archive::archive_day(path, &stem, &settings.archive_dir).and_then(|o| {
+                let (archive, entry, detail) = match o {
+                    archive::Outcome::Written {
+                        archive,
+                        entry,
+                        size,
+                    } => {
+                        let d = format!("-> {} ({entry}, {size} bytes)", archive.display());
+                        (archive, entry, d)
+                    }
+                    archive::Outcome::AlreadyHeld { archive, entry } => {
+                        let d = format!("-> {} (already held as {entry})", archive.display());
+                        (archive, entry, d)
+                    }
+                };
+                let side = crate::chain::sidecar_path(path);
+                if side.exists() {
+                    let name = format!("{entry}{}", crate::chain::SIDECAR_SUFFIX);
+                    archive::archive_sidecar(&side, &name, &archive)?;
+                    return Ok(format!("{detail} with its chain"));
                 }
+                Ok(detail)
             }),
         ),
     };
@@ -369,6 +391,34 @@ fn delete(path: &Path) -> Result<String, HousekeepingError> {
         sync_dir(dir)?;
     }
     Ok(String::new())
+}
+
+/// Deletes a chained day: its sidecar's last state goes into a signed
+/// tombstone in today's chain first, then the file and the sidecar go.
+fn delete_chained(
+    settings: &Settings,
+    signer: &crate::chain::Signer,
+    path: &Path,
+    day: Date,
+    today: Date,
+) -> Result<String, HousekeepingError> {
+    let side = crate::chain::sidecar_path(path);
+    let text = std::fs::read(&side).unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    crate::chain::tombstone(
+        dir,
+        Some(&settings.archive_dir),
+        today,
+        day,
+        &text,
+        signer.key(),
+    )
+    .map_err(io_err("cannot record the retention tombstone in", dir))?;
+    delete(path)?;
+    if side.exists() {
+        delete(&side)?;
+    }
+    Ok("tombstone recorded".into())
 }
 
 /// The gateway's background task: runs [`run`] (on the blocking pool, so the

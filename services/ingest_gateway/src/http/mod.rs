@@ -13,6 +13,7 @@ mod files;
 mod loki;
 mod loki_meta;
 mod loki_tail;
+mod proof;
 mod protocols;
 mod read;
 mod routes;
@@ -214,6 +215,7 @@ async fn dispatch(
             "/v1/query" => Some(read::query(&req, state, peer_cn)),
             "/v1/stats" => Some(read::stats(&req, state, peer_cn).await),
             "/v1/tail" => Some(tail::tail(&req, state, peer_cn)),
+            "/v1/proof" => Some(proof::proof(&req, state, peer_cn).await),
             _ => None,
         };
         if let Some(a) = answer {

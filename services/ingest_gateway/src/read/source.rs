@@ -84,6 +84,11 @@ impl Store {
         }
     }
 
+    /// The sink and archive directories.
+    pub fn dirs(&self) -> (&std::path::Path, &std::path::Path) {
+        (&self.sink_dir, &self.archive_dir)
+    }
+
     /// The watermarks this store follows, if any.
     pub fn marks(&self) -> Option<&Arc<Watermarks>> {
         self.marks.as_ref()

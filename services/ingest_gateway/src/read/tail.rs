@@ -18,8 +18,7 @@ use super::filter::Filter;
 use super::source::{Line, ScanStats, Store};
 use crate::dayfile;
 use crate::schema::Tenant;
-use crate::watermark::Appended;
-use tokio::sync::broadcast;
+use crate::watermark::{Appended, Listener, Recv};
 
 /// The id of a line: `YYYYMMDD:<byte offset of the line>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,7 +80,7 @@ pub struct Tail {
     /// Read buffer of the chunked path, kept between polls.
     buf: Vec<u8>,
     /// The batches the sink shares while they are committed.
-    shared: Option<broadcast::Receiver<Arc<Appended>>>,
+    shared: Option<Listener>,
     /// Read up to the watermark, so shared batches continue where it is.
     synced: bool,
 }
@@ -182,15 +181,14 @@ impl Tail {
         let mut sent = 0usize;
         let caught_up = loop {
             let a = match rx.try_recv() {
-                Ok(a) => a,
-                Err(broadcast::error::TryRecvError::Empty) => break true,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => break false,
-                Err(broadcast::error::TryRecvError::Closed) => return (sent, false),
+                Recv::Group(a) => a,
+                Recv::Empty => break true,
+                Recv::Lagged => break false,
             };
             if a.tenant != self.tenant {
                 continue;
             }
-            let end = a.start + a.bytes.len() as u64;
+            let end = a.start + a.len();
             let newest = self.next.keys().next_back().copied();
             match self.next.get(&a.day) {
                 Some(&n) if end <= n => continue,
@@ -202,7 +200,7 @@ impl Tail {
                     && !self.next.is_empty() => {}
                 _ => break false,
             }
-            let (n, stopped) = self.scan_chunk(a.day, &a.bytes, a.start, max_lines - sent, emit);
+            let (n, stopped) = self.scan_shared(&a, max_lines - sent, emit);
             sent += n;
             self.next.insert(a.day, stopped.unwrap_or(end));
             while self.next.len() > FOLLOWED_DAYS {
@@ -214,6 +212,46 @@ impl Tail {
         };
         self.shared = Some(rx);
         (sent, caught_up)
+    }
+
+    /// Hands on the matching lines of a shared group, at most `room`:
+    /// (handed on, where it stopped if `room` ran out). Tails of one
+    /// literal search each group once between them.
+    fn scan_shared(
+        &self,
+        a: &Appended,
+        room: usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> (usize, Option<u64>) {
+        let spans = self
+            .filter
+            .required()
+            .and_then(|f| a.lines_with(f.needle(), |b| lines_holding(f, b)));
+        let mut sent = 0usize;
+        let mut bases = Vec::with_capacity(a.parts.len());
+        let mut base = a.start;
+        for p in &a.parts {
+            bases.push(base);
+            base += p.len() as u64;
+        }
+        let Some(spans) = spans else {
+            for (part, &base) in a.parts.iter().zip(&bases) {
+                let (n, stopped) = self.scan_chunk(a.day, part, base, room - sent, emit);
+                sent += n;
+                if stopped.is_some() {
+                    return (sent, stopped);
+                }
+            }
+            return (sent, None);
+        };
+        for &(part, start, stop) in spans.iter() {
+            let (chunk, base) = (&a.parts[part as usize], bases[part as usize]);
+            let span = (start as usize, stop as usize);
+            if let Some(p) = self.visit(a.day, chunk, base, span, &mut sent, room, emit) {
+                return (sent, Some(p));
+            }
+        }
+        (sent, None)
     }
 
     /// Reads the files from the tail's positions: (lines handed on, read to the end?).
@@ -317,7 +355,8 @@ impl Tail {
 
     /// Hands on the matching lines of `chunk` (whole lines, starting at
     /// byte `base` of day `day`'s file), at most `room`: (handed on, where it
-    /// stopped if `room` ran out).
+    /// stopped if `room` ran out). With a required literal only the lines
+    /// holding it are looked at.
     fn scan_chunk(
         &self,
         day: Date,
@@ -327,57 +366,75 @@ impl Tail {
         emit: &mut dyn FnMut(LineId, Line<'_>),
     ) -> (usize, Option<u64>) {
         let mut sent = 0usize;
-        let mut visit = |start: usize, stop: usize| -> Option<u64> {
-            let line = &chunk[start..stop];
-            let id = LineId {
-                day,
-                offset: base + start as u64,
-            };
-            let ts = super::line::ts_nanos(line).unwrap_or(i64::MIN);
-            if self.after.is_some_and(|a| id <= a) || ts < self.min_ts || !self.filter.matches(line)
-            {
-                return None;
-            }
-            emit(
-                id,
-                Line {
-                    bytes: line,
-                    offset: id.offset,
-                    ts,
-                },
-            );
-            sent += 1;
-            (sent >= room).then_some(base + stop as u64 + 1)
-        };
-        let mut stopped = None;
-        match self.filter.required() {
-            Some(needle) => {
-                let mut next_line = 0usize;
-                for hit in needle.find_iter(chunk) {
-                    if hit < next_line {
-                        continue;
-                    }
-                    let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |i| i + 1);
-                    let stop =
-                        memchr::memchr(b'\n', &chunk[hit..]).map_or(chunk.len(), |i| hit + i);
-                    next_line = stop + 1;
-                    if let Some(p) = visit(start, stop) {
-                        stopped = Some(p);
-                        break;
-                    }
-                }
-            }
+        let mut line = |span| self.visit(day, chunk, base, span, &mut sent, room, emit);
+        let stopped = match self.filter.required() {
+            Some(needle) => lines_holding(needle, chunk)
+                .into_iter()
+                .find_map(|(a, b)| line((a as usize, b as usize))),
             None => {
                 let mut start = 0usize;
+                let mut stopped = None;
                 while let Some(i) = memchr::memchr(b'\n', &chunk[start..]) {
-                    if let Some(p) = visit(start, start + i) {
-                        stopped = Some(p);
+                    stopped = line((start, start + i));
+                    if stopped.is_some() {
                         break;
                     }
                     start += i + 1;
                 }
+                stopped
             }
-        }
+        };
         (sent, stopped)
     }
+
+    /// One line of a chunk: hands it on if it matches; `Some(next byte)`
+    /// once `room` lines were handed on.
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &self,
+        day: Date,
+        chunk: &[u8],
+        base: u64,
+        (start, stop): (usize, usize),
+        sent: &mut usize,
+        room: usize,
+        emit: &mut dyn FnMut(LineId, Line<'_>),
+    ) -> Option<u64> {
+        let line = &chunk[start..stop];
+        let id = LineId {
+            day,
+            offset: base + start as u64,
+        };
+        let ts = super::line::ts_nanos(line).unwrap_or(i64::MIN);
+        if self.after.is_some_and(|a| id <= a) || ts < self.min_ts || !self.filter.matches(line) {
+            return None;
+        }
+        emit(
+            id,
+            Line {
+                bytes: line,
+                offset: id.offset,
+                ts,
+            },
+        );
+        *sent += 1;
+        (*sent >= room).then_some(base + stop as u64 + 1)
+    }
+}
+
+/// The lines of `chunk` (whole lines) that contain `needle`, each once:
+/// `start..stop` without the `\n`.
+fn lines_holding(needle: &memchr::memmem::Finder<'_>, chunk: &[u8]) -> Vec<(u32, u32)> {
+    let mut spans = Vec::new();
+    let mut next_line = 0usize;
+    for hit in needle.find_iter(chunk) {
+        if hit < next_line {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &chunk[..hit]).map_or(0, |i| i + 1);
+        let stop = memchr::memchr(b'\n', &chunk[hit..]).map_or(chunk.len(), |i| hit + i);
+        next_line = stop + 1;
+        spans.push((start as u32, stop as u32));
+    }
+    spans
 }

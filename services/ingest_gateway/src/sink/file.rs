@@ -20,6 +20,8 @@ pub(super) struct DayFile {
     pub dirty: bool,
     /// (device, inode) of the open file, to notice the path being replaced.
     id: (u64, u64),
+    /// Its chain, with `LOGOPS_CHAIN`.
+    pub chain: Option<crate::chain::seal::DayChain>,
 }
 
 impl DayFile {
@@ -45,6 +47,7 @@ impl DayFile {
             file,
             len,
             dirty: false,
+            chain: None,
         })
     }
 

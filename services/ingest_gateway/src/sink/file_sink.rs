@@ -87,6 +87,7 @@ impl FileSink {
             cfg.dir.clone(),
             cfg.fsync,
             cfg.fsync_interval,
+            cfg.chain.clone(),
             Arc::clone(&shared),
             metrics,
             marks,

@@ -56,6 +56,8 @@ pub struct SinkConfig {
     pub fsync_interval: Duration,
     /// `LOGOPS_SINK_QUEUE_BYTES`: bytes of batches waiting for the writer; beyond → 503.
     pub queue_bytes: usize,
+    /// `LOGOPS_CHAIN`: seal every committed group with a signed checkpoint.
+    pub chain: Option<crate::chain::Signer>,
 }
 
 impl Default for SinkConfig {
@@ -66,6 +68,7 @@ impl Default for SinkConfig {
             fsync: FsyncPolicy::Always,
             fsync_interval: Duration::from_millis(DEFAULT_FSYNC_INTERVAL_MS),
             queue_bytes: DEFAULT_QUEUE_BYTES,
+            chain: None,
         }
     }
 }

@@ -17,10 +17,12 @@ use time::Date;
 use super::file::DayFile;
 use super::file_sink::{Job, Msg, Shared};
 use super::{FsyncPolicy, SinkError};
+use crate::chain::seal::DayChain;
+use crate::chain::{Hash, Signer};
 use crate::dayfile;
 use crate::metrics::Metrics;
 use crate::schema::Tenant;
-use crate::watermark::{Appended, Watermarks};
+use crate::watermark::{Appended, Watermarks, MAX_SHARED_BYTES};
 
 /// A group stops growing past this many bytes, bounding one write's size.
 const MAX_GROUP_BYTES: usize = 8 * 1024 * 1024;
@@ -36,6 +38,7 @@ pub(super) struct Writer {
     files: Vec<DayFile>,
     last_sync: Instant,
     marks: Arc<Watermarks>,
+    chain: Option<Signer>,
 }
 
 impl Writer {
@@ -43,6 +46,7 @@ impl Writer {
         dir: PathBuf,
         policy: FsyncPolicy,
         interval: Duration,
+        chain: Option<Signer>,
         shared: Arc<Shared>,
         metrics: Arc<Metrics>,
         marks: Arc<Watermarks>,
@@ -56,6 +60,7 @@ impl Writer {
             files: Vec::new(),
             last_sync: Instant::now(),
             marks,
+            chain,
         }
     }
 
@@ -125,22 +130,30 @@ impl Writer {
             let written = self.write_day(&tenant, day, &jobs, bytes);
             self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             let share = self.marks.has_listeners();
-            let mut offset = written.as_ref().map_or(0, |(start, _)| *start);
+            let offset = written.as_ref().map_or(0, |(start, _)| *start);
             let path = written.as_ref().ok().map(|(_, p)| p.clone());
             let result = written.map(|_| ());
             let mut acks = Vec::with_capacity(jobs.len());
+            // Shared with live tails in groups of ≤ MAX_SHARED_BYTES.
+            let (mut parts, mut part_start, mut part_bytes) = (Vec::new(), offset, 0usize);
             for job in jobs {
                 if share && result.is_ok() {
-                    let len = job.batch.lines.len() as u64;
-                    self.marks.share(Appended {
-                        tenant: tenant.clone(),
-                        day,
-                        start: offset,
-                        bytes: bytes::Bytes::from(job.batch.lines),
-                    });
-                    offset += len;
+                    let len = job.batch.lines.len();
+                    if part_bytes + len > MAX_SHARED_BYTES && !parts.is_empty() {
+                        let group = std::mem::take(&mut parts);
+                        self.marks
+                            .share(Appended::new(tenant.clone(), day, part_start, group));
+                        part_start += part_bytes as u64;
+                        part_bytes = 0;
+                    }
+                    parts.push(bytes::Bytes::from(job.batch.lines));
+                    part_bytes += len;
                 }
                 acks.push(job.ack);
+            }
+            if !parts.is_empty() {
+                self.marks
+                    .share(Appended::new(tenant.clone(), day, part_start, parts));
             }
             if let Some((path, len)) = path {
                 // Readable from here on, before any client hears "stored".
@@ -185,6 +198,7 @@ impl Writer {
                 self.metrics.sink_synced(t.elapsed());
             }
             if self.files[idx].is_current() || self.files[idx].is_linked() {
+                self.seal(idx, &parts);
                 self.metrics.sink_written(bytes);
                 self.shared.failing.store(false, Ordering::Release);
                 let f = &self.files[idx];
@@ -237,23 +251,105 @@ impl Writer {
             }
         }
         let path = dayfile::path(&self.dir, tenant, day);
-        let file = DayFile::open(path, tenant.clone(), day)?;
+        let mut file = DayFile::open(path, tenant.clone(), day)?;
+        if let Some(signer) = &self.chain {
+            let prev = self.prev_root(tenant, day)?;
+            let (chain, opened) =
+                DayChain::open(&file.path, file.len(), prev, Arc::clone(signer.key()))?;
+            self.metrics.chain_checkpoint();
+            self.metrics.chain_resealed(opened.resealed);
+            if opened.mismatch {
+                self.metrics.chain_error();
+            }
+            file.chain = Some(chain);
+        }
         self.marks.advance(&file.path, file.len());
         self.files.push(file);
         Ok(self.files.len() - 1)
     }
 
     fn sync_dirty(&mut self) {
-        for f in self.files.iter_mut().filter(|f| f.dirty) {
+        for i in 0..self.files.len() {
+            if !self.files[i].dirty {
+                continue;
+            }
             let t = Instant::now();
-            match f.sync() {
-                Ok(()) => self.metrics.sink_synced(t.elapsed()),
+            match self.files[i].sync() {
+                Ok(()) => {
+                    self.metrics.sink_synced(t.elapsed());
+                    self.seal_staged(i);
+                }
                 Err(e) => {
                     self.metrics.sink_error();
-                    tracing::error!(path = %f.path.display(), error = %e, "periodic sync failed");
+                    tracing::error!(path = %self.files[i].path.display(), error = %e, "periodic sync failed");
                 }
             }
         }
         self.last_sync = Instant::now();
+    }
+
+    /// Chains the group just written to file `idx`: staged now, sealed now
+    /// (`always`: it is synced; `never`: the OS's business) or at the next
+    /// sync (`interval`).
+    fn seal(&mut self, idx: usize, parts: &[&[u8]]) {
+        let Some(chain) = self.files[idx].chain.as_mut() else {
+            return;
+        };
+        chain.stage(parts);
+        if self.policy != FsyncPolicy::Interval {
+            self.seal_staged(idx);
+        }
+    }
+
+    /// Appends the checkpoint of what file `idx` staged. A failure leaves
+    /// the lines stored (and acknowledged) but unsealed: logged, counted,
+    /// resealed at the next start.
+    fn seal_staged(&mut self, idx: usize) {
+        let prev = self.open_prev(idx);
+        let Some(chain) = self.files[idx].chain.as_mut() else {
+            return;
+        };
+        if !chain.has_staged() && prev == chain.prev {
+            return;
+        }
+        match chain.seal(prev) {
+            Ok(()) => self.metrics.chain_checkpoint(),
+            Err(e) => {
+                self.metrics.chain_error();
+                tracing::error!(path = %chain.path().display(), error = %e, "cannot write a chain checkpoint; the lines stay unsealed until the next start");
+            }
+        }
+    }
+
+    /// The previous day's root for file `idx`: that day's live root when it
+    /// is open too (around midnight), else what was found at open.
+    fn open_prev(&self, idx: usize) -> Hash {
+        let f = &self.files[idx];
+        let own = f.chain.as_ref().map_or(crate::chain::GENESIS, |c| c.prev);
+        self.files
+            .iter()
+            .filter(|o| o.tenant == f.tenant && o.day < f.day && o.chain.is_some())
+            .max_by_key(|o| o.day)
+            .and_then(|o| o.chain.as_ref())
+            .map_or(own, |c| c.root())
+    }
+
+    /// The previous day's root for a file of (tenant, day) being opened.
+    fn prev_root(&self, tenant: &Tenant, day: Date) -> std::io::Result<Hash> {
+        if let Some(c) = self
+            .files
+            .iter()
+            .filter(|o| o.tenant == *tenant && o.day < day)
+            .max_by_key(|o| o.day)
+            .and_then(|o| o.chain.as_ref())
+        {
+            return Ok(c.root());
+        }
+        let Some(signer) = &self.chain else {
+            return Ok(crate::chain::GENESIS);
+        };
+        let dir = dayfile::tenant_dir(&self.dir, tenant);
+        let archive = dayfile::tenant_dir(&signer.archive_dir, tenant);
+        crate::chain::previous_root(&dir, Some(&archive), day)
     }
 }

@@ -89,6 +89,7 @@ fn settings(root: &Path, retention_days: u32, mode: Mode) -> Settings {
         archive_dir: root.join("archive"),
         retention_days,
         mode,
+        chain: None,
     }
 }
 

@@ -8,37 +8,20 @@
 //! readers then stop at its last complete line.
 //!
 //! Live tails also get the committed bytes themselves ([`Appended`], while
-//! anyone listens): a tail at the head of a file then reads nothing from
-//! disk, however many tails there are. A tail that misses one (it lagged,
-//! or the batch was too big to share) reads that part from the file.
+//! anyone listens; see [`shared`]): a tail at the head of a file then reads
+//! nothing from disk, however many tails there are. A tail that misses one
+//! (it lagged, or the group was too big to share) reads that part from the
+//! file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use time::Date;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
-use crate::schema::Tenant;
+mod shared;
 
-/// Batches bigger than this are not shared; tails read them from the file.
-pub const MAX_SHARED_BYTES: usize = 256 * 1024;
-/// Shared batches held for slow tails (at most this × [`MAX_SHARED_BYTES`]).
-const SHARED_SLOTS: usize = 64;
-
-/// One acknowledged batch: its lines and where they are.
-#[derive(Debug)]
-pub struct Appended {
-    /// Whose.
-    pub tenant: Tenant,
-    /// Its day file.
-    pub day: Date,
-    /// Offset of its first byte in the file.
-    pub start: u64,
-    /// Its lines (whole lines, each ending in `\n`).
-    pub bytes: Bytes,
-}
+pub use shared::{Appended, Listener, Recv, Spans, MAX_SHARED_BYTES};
 
 /// The committed length of every day file the sink has written.
 #[derive(Debug)]
@@ -47,7 +30,7 @@ pub struct Watermarks {
     /// Bumped on every advance; readers wait on it.
     generation: watch::Sender<u64>,
     /// The acknowledged batches, for live tails.
-    appended: broadcast::Sender<std::sync::Arc<Appended>>,
+    appended: Arc<shared::Ring>,
 }
 
 impl Default for Watermarks {
@@ -55,7 +38,7 @@ impl Default for Watermarks {
         Watermarks {
             marks: Mutex::new(HashMap::new()),
             generation: watch::channel(0).0,
-            appended: broadcast::channel(SHARED_SLOTS).0,
+            appended: Arc::default(),
         }
     }
 }
@@ -85,20 +68,18 @@ impl Watermarks {
 
     /// Is any tail listening for [`Appended`] batches?
     pub fn has_listeners(&self) -> bool {
-        self.appended.receiver_count() > 0
+        self.appended.has_listeners()
     }
 
     /// Shares an acknowledged batch with the live tails (call before
     /// [`Watermarks::advance`] wakes them).
     pub fn share(&self, batch: Appended) {
-        if batch.bytes.len() <= MAX_SHARED_BYTES && self.has_listeners() {
-            let _ = self.appended.send(std::sync::Arc::new(batch));
-        }
+        self.appended.push(batch);
     }
 
     /// The acknowledged batches from now on.
-    pub fn listen(&self) -> broadcast::Receiver<std::sync::Arc<Appended>> {
-        self.appended.subscribe()
+    pub fn listen(&self) -> Listener {
+        shared::Ring::listen(&self.appended)
     }
 
     /// A receiver that changes whenever any file advances.

@@ -374,6 +374,14 @@ fn proofs_of_random_lines_verify_and_a_wrong_line_fails() {
     let total = gw.stored_lines().len() as u64;
     assert_eq!(total, 36);
     let stem = logops_gateway::dayfile::stem(today());
+    // Sealing follows the acknowledgement by a moment (its own thread).
+    let last = format!("/v1/proof?day={stem}&line={total}");
+    for _ in 0..100 {
+        if gw.get(&last).status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut seed = 0x9e37_79b9_u64;
     for _ in 0..8 {
         seed = seed

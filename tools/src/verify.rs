@@ -13,10 +13,17 @@ use logops_gateway::chain::verify::{verify_day, verify_links, DayReport, Link};
 use logops_gateway::chain::SIDECAR_SUFFIX;
 use logops_gateway::dayfile;
 
-/// One day's inputs: the file's and the sidecar's bytes.
+/// A day file: on disk (read in chunks when checked) or from an archive.
+#[derive(Debug)]
+enum Input {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// One day's inputs: the file and the sidecar's bytes.
 #[derive(Debug, Default)]
 struct Day {
-    file: Option<Vec<u8>>,
+    file: Option<Input>,
     sidecar: Option<Vec<u8>>,
     source: String,
 }
@@ -62,7 +69,6 @@ fn walk_dir(dir: &Path, tenant: &str, found: &mut Found) -> Result<(), String> {
 
 fn add_file(path: &Path, tenant: &str, found: &mut Found) -> Result<(), String> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let read = || std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     if let Some(stem) = name
         .strip_suffix(".zip")
         .filter(|s| dayfile::parse_stem(s).is_some())
@@ -81,13 +87,24 @@ fn add_file(path: &Path, tenant: &str, found: &mut Found) -> Result<(), String> 
         .or_default()
         .entry(stem.to_string())
         .or_default();
-    if is_sidecar {
-        day.sidecar = Some(read()?);
-        if day.source.is_empty() {
-            day.source = path.display().to_string();
-        }
+    // A day file given alone brings its sidecar along, and the other way round.
+    let (day_path, side_path) = if is_sidecar {
+        (path.with_extension(""), path.to_path_buf())
     } else {
-        day.file = Some(read()?);
+        (
+            path.to_path_buf(),
+            logops_gateway::chain::sidecar_path(path),
+        )
+    };
+    if day.file.is_none() && day_path.is_file() {
+        day.file = Some(Input::Path(day_path.clone()));
+        day.source = day_path.display().to_string();
+    }
+    if day.sidecar.is_none() && side_path.is_file() {
+        day.sidecar =
+            Some(std::fs::read(&side_path).map_err(|e| format!("{}: {e}", side_path.display()))?);
+    }
+    if day.source.is_empty() {
         day.source = path.display().to_string();
     }
     Ok(())
@@ -107,7 +124,7 @@ fn add_zip(path: &Path, stem: &str, tenant: &str, found: &mut Found) -> Result<(
     };
     let file_name = format!("{stem}.ndjson");
     let day = Day {
-        file: read(&file_name)?,
+        file: read(&file_name)?.map(Input::Bytes),
         sidecar: read(&format!("{file_name}{SIDECAR_SUFFIX}"))?,
         source: format!("{}:{file_name}", path.display()),
     };
@@ -134,13 +151,23 @@ pub fn run(paths: &[PathBuf], key: &VerifyingKey, out: &mut dyn Write) -> Result
     let found = collect(paths)?;
     let mut summary = Summary::default();
     for (tenant, days) in found {
-        let reports: Vec<(String, DayReport, String)> = days
-            .into_iter()
-            .map(|(stem, d)| {
-                let r = verify_day(d.file.as_deref(), d.sidecar.as_deref(), key);
-                (stem, r, d.source)
-            })
-            .collect();
+        let mut reports: Vec<(String, DayReport, String)> = Vec::new();
+        for (stem, d) in days {
+            let r = match d.file {
+                Some(Input::Path(p)) => {
+                    let mut f =
+                        std::fs::File::open(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    verify_day(Some(&mut f), d.sidecar.as_deref(), key)
+                        .map_err(|e| format!("{}: {e}", p.display()))?
+                }
+                Some(Input::Bytes(b)) => {
+                    verify_day(Some(&mut b.as_slice()), d.sidecar.as_deref(), key)
+                        .map_err(|e| format!("{}: {e}", d.source))?
+                }
+                None => verify_day(None, d.sidecar.as_deref(), key).map_err(|e| e.to_string())?,
+            };
+            reports.push((stem, r, d.source));
+        }
         let pairs: Vec<(String, DayReport)> = reports
             .iter()
             .map(|(s, r, _)| (s.clone(), r.clone()))

@@ -100,6 +100,20 @@ impl Checkpoint {
     /// # Errors
     /// The line is not a checkpoint, or its signature fails.
     pub fn parse(line: &[u8], key: Option<&VerifyingKey>) -> Result<Checkpoint, CheckpointError> {
+        let (c, sig) = Checkpoint::parse_signed(line)?;
+        if let Some(key) = key {
+            key.verify(c.message().as_bytes(), &sig)
+                .map_err(|_| CheckpointError::BadSignature)?;
+        }
+        Ok(c)
+    }
+
+    /// Parses a sidecar line into the checkpoint and its signature, not
+    /// yet checked (a verifier checks many at once: [`verify_all`]).
+    ///
+    /// # Errors
+    /// The line is not a checkpoint.
+    pub fn parse_signed(line: &[u8]) -> Result<(Checkpoint, Signature), CheckpointError> {
         let raw: Raw =
             serde_json::from_slice(line).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
         let hash = |name: &str, s: &str| -> Result<Hash, CheckpointError> {
@@ -125,18 +139,35 @@ impl Checkpoint {
                 None => None,
             },
         };
-        if let Some(key) = key {
-            let sig: [u8; 64] = B64
-                .decode(&raw.sig)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| {
-                    CheckpointError::Malformed("sig is not a base64 Ed25519 signature".into())
-                })?;
-            key.verify(c.message().as_bytes(), &Signature::from_bytes(&sig))
-                .map_err(|_| CheckpointError::BadSignature)?;
-        }
-        Ok(c)
+        let sig: [u8; 64] = B64
+            .decode(&raw.sig)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                CheckpointError::Malformed("sig is not a base64 Ed25519 signature".into())
+            })?;
+        Ok((c, Signature::from_bytes(&sig)))
+    }
+}
+
+/// Checks every signature with `key` (one batch verification, about twice
+/// as fast as one by one): `Err(i)` names the first that fails.
+pub fn verify_all(
+    checkpoints: &[(Checkpoint, Signature)],
+    key: &VerifyingKey,
+) -> Result<(), usize> {
+    let messages: Vec<String> = checkpoints.iter().map(|(c, _)| c.message()).collect();
+    let refs: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
+    let sigs: Vec<Signature> = checkpoints.iter().map(|(_, s)| *s).collect();
+    let keys = vec![*key; checkpoints.len()];
+    if checkpoints.is_empty() || ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok() {
+        return Ok(());
+    }
+    match (0..checkpoints.len()).find(|&i| key.verify(refs[i], &sigs[i]).is_err()) {
+        Some(i) => Err(i),
+        // The batch check is stricter than single checks for some crafted
+        // signatures; the single check is the standard.
+        None => Ok(()),
     }
 }
 
@@ -207,8 +238,14 @@ pub fn generate_signing_key() -> Result<(String, String), KeyError> {
     )
     .map_err(|e| KeyError::Invalid(format!("the OS random number generator failed: {e}")))?;
     let key = SigningKey::from_bytes(&seed);
+    // PKCS#8 v1 (the private key alone, RFC 8410): what `openssl genpkey
+    // -algorithm ed25519` writes and every OpenSSL 3 reads.
+    let pair = ed25519_dalek::pkcs8::KeypairBytes {
+        secret_key: seed,
+        public_key: None,
+    };
     seed.fill(0);
-    let pem = key
+    let pem = pair
         .to_pkcs8_pem(Default::default())
         .map_err(|e| KeyError::Invalid(format!("cannot encode the key: {e}")))?;
     Ok((pem.to_string(), public_key_text(&key.verifying_key())))

@@ -8,7 +8,9 @@
 //!
 //! - [`merkle`]: the tree, its compact range and inclusion proofs.
 //! - [`checkpoint`]: the signed line and the keys.
-//! - [`seal`]: the writer's side, one open day at a time.
+//! - [`seal`]: one open day's tree and sidecar.
+//! - [`sealer`]: the thread the sink's writer hands written and synced
+//!   lines to, which hashes and signs off the writer's path.
 //! - [`verify`]: the checks of `logops-verify` (a day, then the links).
 //! - [`proof`]: `GET /v1/proof`'s inclusion proof, built in one pass.
 //! - this module: configuration, finding the previous day's root, and
@@ -18,6 +20,7 @@ pub mod checkpoint;
 pub mod merkle;
 pub mod proof;
 pub mod seal;
+pub mod sealer;
 pub mod verify;
 
 use std::fs::OpenOptions;

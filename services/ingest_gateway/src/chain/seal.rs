@@ -13,11 +13,13 @@
 //! reports the difference.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use ed25519_dalek::SigningKey;
 
 use super::checkpoint::Checkpoint;
@@ -91,13 +93,18 @@ impl DayChain {
             .filter_map(|l| Checkpoint::parse(l, None).ok())
             .filter(|c| c.deleted.is_none())
             .max_by_key(|c| c.size);
-        let mut tree = Frontier::default();
-        let mut bytes = 0u64;
-        let mut root_at_last = last.as_ref().filter(|c| c.size == 0).map(|c| c.root);
+        // Resume from the saved tree when it matches a signed checkpoint:
+        // only the lines after it are hashed again.
+        let (mut tree, mut bytes) = resume(&path, &text[..whole], len).unwrap_or_default();
+        let mut root_at_last = last
+            .as_ref()
+            .filter(|c| c.size == tree.size())
+            .map(|_| tree.root());
         let mut f = File::open(day_path)?;
+        f.seek(SeekFrom::Start(bytes))?;
         let mut buf = vec![0u8; 1 << 20];
         let mut carry: Vec<u8> = Vec::new();
-        let mut left = len;
+        let mut left = len - bytes;
         while left > 0 {
             let want = buf.len().min(left as usize);
             let n = f.read(&mut buf[..want])?;
@@ -229,7 +236,8 @@ impl DayChain {
         Ok(())
     }
 
-    /// `fdatasync` of the sidecar, if anything was appended since.
+    /// `fdatasync` of the sidecar, if anything was appended since, and
+    /// the tree saved beside it (so a restart hashes only what follows).
     ///
     /// # Errors
     /// The sync failed.
@@ -237,15 +245,66 @@ impl DayChain {
         if self.dirty {
             self.sidecar.sync_data()?;
             self.dirty = false;
+            self.save_state();
         }
         self.last_sync = Instant::now();
         Ok(())
+    }
+
+    /// Writes `<sidecar>.state` (temp + rename; an optimisation only: a
+    /// missing or stale one means hashing the file again at open).
+    fn save_state(&self) {
+        let state = serde_json::json!({
+            "size": self.tree.size(),
+            "bytes": self.bytes,
+            "nodes": self.tree.nodes().iter().map(|n| B64.encode(n)).collect::<Vec<_>>(),
+        });
+        let path = state_path(&self.path);
+        let tmp = path.with_extension("state.tmp");
+        let done =
+            std::fs::write(&tmp, state.to_string()).and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = done {
+            tracing::debug!(path = %path.display(), error = %e, "cannot save the chain state");
+        }
     }
 
     /// The sidecar's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `D.ndjson.chain` → `D.ndjson.chain.state`.
+pub fn state_path(sidecar: &Path) -> PathBuf {
+    let mut s = sidecar.as_os_str().to_owned();
+    s.push(".state");
+    PathBuf::from(s)
+}
+
+/// The saved tree of `sidecar`, if it matches one of its checkpoints and
+/// the file still has the bytes it covers: (tree, bytes covered).
+fn resume(sidecar: &Path, text: &[u8], len: u64) -> Option<(Frontier, u64)> {
+    #[derive(serde::Deserialize)]
+    struct State {
+        size: u64,
+        bytes: u64,
+        nodes: Vec<String>,
+    }
+    let raw = std::fs::read(state_path(sidecar)).ok()?;
+    let st: State = serde_json::from_slice(&raw).ok()?;
+    let nodes: Vec<Hash> = st
+        .nodes
+        .iter()
+        .map(|n| B64.decode(n).ok()?.try_into().ok())
+        .collect::<Option<_>>()?;
+    let tree = Frontier::from_parts(st.size, nodes)?;
+    let root = tree.root();
+    let signed = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| Checkpoint::parse(l, None).ok())
+        .any(|c| c.size == st.size && c.bytes == st.bytes && c.root == root);
+    (signed && st.bytes <= len).then_some((tree, st.bytes))
 }
 
 impl Drop for DayChain {

@@ -9,9 +9,11 @@
 //! end (truncated), fewer or more bytes before a checkpoint (removed or
 //! inserted), or the same bytes with another root (edited or reordered).
 
+use std::io::{self, Read};
+
 use ed25519_dalek::VerifyingKey;
 
-use super::checkpoint::{Checkpoint, CheckpointError, GENESIS};
+use super::checkpoint::{verify_all, Checkpoint, CheckpointError, GENESIS};
 use super::merkle::{Frontier, Hash};
 
 /// What is wrong with a day (the first problem found).
@@ -99,82 +101,144 @@ pub struct DayReport {
     pub problem: Option<Problem>,
 }
 
-/// Checks a day file's bytes (`None`: no file) against its sidecar's
-/// (`None`: no sidecar) with `key`.
-pub fn verify_day(file: Option<&[u8]>, sidecar: Option<&[u8]>, key: &VerifyingKey) -> DayReport {
+/// Checks a day file (`None`: no file), read once in chunks, against its
+/// sidecar's text (`None`: no sidecar) with `key`.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn verify_day(
+    file: Option<&mut dyn Read>,
+    sidecar: Option<&[u8]>,
+    key: &VerifyingKey,
+) -> io::Result<DayReport> {
     let mut r = DayReport::default();
     let Some(sidecar) = sidecar else {
         r.problem = Some(Problem::NoChain);
-        return r;
+        return Ok(r);
     };
-    let mut cps = Vec::new();
+    let mut parsed = Vec::new();
+    let mut numbers = Vec::new();
     for (i, line) in sidecar.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
         }
-        match Checkpoint::parse(line, Some(key)) {
-            Ok(c) => cps.push((i + 1, c)),
+        match Checkpoint::parse_signed(line) {
+            Ok(c) => {
+                parsed.push(c);
+                numbers.push(i + 1);
+            }
             Err(reason) => {
                 r.problem = Some(Problem::BadCheckpoint {
                     number: i + 1,
                     reason,
                 });
-                return r;
+                return Ok(r);
             }
         }
     }
+    if let Err(i) = verify_all(&parsed, key) {
+        r.problem = Some(Problem::BadCheckpoint {
+            number: numbers[i],
+            reason: CheckpointError::BadSignature,
+        });
+        return Ok(r);
+    }
+    let cps: Vec<(usize, Checkpoint)> = numbers
+        .into_iter()
+        .zip(parsed.into_iter().map(|(c, _)| c))
+        .collect();
     r.checkpoints = cps.len();
+    collect(&mut r, &cps);
     let Some(file) = file else {
         if cps.iter().any(|(_, c)| c.size > 0) {
             r.problem = Some(Problem::NoFile);
         }
-        collect(&mut r, &cps);
-        return r;
+        return Ok(r);
     };
+    // The checkpoints in order (a tombstone copies a state and is checked against those).
+    let mut sealed: Vec<&(usize, Checkpoint)> = Vec::new();
+    for cp in cps.iter().filter(|(_, c)| c.deleted.is_none()) {
+        if sealed.last().is_some_and(|(_, l)| cp.1.size < l.size) {
+            r.problem = Some(Problem::GoesBack { number: cp.0 });
+            return Ok(r);
+        }
+        sealed.push(cp);
+    }
     let mut tree = Frontier::default();
-    let mut offset = 0usize;
-    let mut seen: Vec<(u64, Hash)> = vec![(0, tree.root())];
+    let mut offset = 0u64;
+    let mut seen: Vec<(u64, Hash)> = vec![(0, super::merkle::EMPTY_ROOT)];
+    let mut next = 0usize;
     let mut prev_size = 0u64;
-    for (number, c) in &cps {
-        if c.deleted.is_some() && c.size <= tree.size() {
-            // A tombstone copies a state already checked (or checks it now).
-            if !seen.contains(&(c.size, c.root)) && c.size == tree.size() && tree.root() != c.root {
-                r.problem = Some(mismatch(prev_size, c.size, offset as u64, c.bytes));
-                return r;
+    let mut problem = None;
+    let mut check = |tree: &Frontier, offset: u64, next: &mut usize, prev_size: &mut u64| {
+        while let Some((_, c)) = sealed.get(*next).map(|x| &**x) {
+            if c.size != tree.size() {
+                return true;
             }
-            continue;
+            if offset != c.bytes || tree.root() != c.root {
+                problem = Some(mismatch(*prev_size, c.size, offset, c.bytes));
+                return false;
+            }
+            seen.push((c.size, c.root));
+            *prev_size = c.size;
+            *next += 1;
         }
-        if c.size < prev_size {
-            r.problem = Some(Problem::GoesBack { number: *number });
-            return r;
+        true
+    };
+    let mut going = check(&tree, offset, &mut next, &mut prev_size);
+    let mut torn = false;
+    if going {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut carry: Vec<u8> = Vec::new();
+        'read: loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                torn = !carry.is_empty();
+                break;
+            }
+            let mut chunk = &buf[..n];
+            while let Some(i) = memchr::memchr(b'\n', chunk) {
+                if carry.is_empty() {
+                    tree.push_line(&chunk[..i]);
+                    offset += i as u64 + 1;
+                } else {
+                    carry.extend_from_slice(&chunk[..i]);
+                    tree.push_line(&carry);
+                    offset += carry.len() as u64 + 1;
+                    carry.clear();
+                }
+                chunk = &chunk[i + 1..];
+                if !check(&tree, offset, &mut next, &mut prev_size) {
+                    going = false;
+                    break 'read;
+                }
+            }
+            carry.extend_from_slice(chunk);
         }
-        while tree.size() < c.size {
-            let Some(i) = memchr::memchr(b'\n', &file[offset..]) else {
-                r.problem = Some(Problem::Truncated {
-                    lines: tree.size(),
-                    sealed: c.size,
-                });
-                return r;
-            };
-            tree.push_line(&file[offset..offset + i]);
-            offset += i + 1;
-        }
-        if offset as u64 != c.bytes || tree.root() != c.root {
-            r.problem = Some(mismatch(prev_size, c.size, offset as u64, c.bytes));
-            return r;
-        }
-        seen.push((c.size, c.root));
-        prev_size = c.size;
     }
-    r.sealed = tree.size();
-    r.lines = tree.size() + memchr::memchr_iter(b'\n', &file[offset..]).count() as u64;
-    // A last line without `\n` (torn) counts as unsealed too.
-    if file.len() > offset && file.last() != Some(&b'\n') {
-        r.lines += 1;
+    if let Some(p) = problem {
+        r.problem = Some(p);
+        return Ok(r);
     }
+    if going {
+        if let Some((_, c)) = sealed.get(next).map(|x| &**x) {
+            r.problem = Some(Problem::Truncated {
+                lines: tree.size(),
+                sealed: c.size,
+            });
+            return Ok(r);
+        }
+        for (_, c) in cps.iter().filter(|(_, c)| c.deleted.is_some()) {
+            if !seen.contains(&(c.size, c.root)) {
+                r.problem = Some(mismatch(0, c.size, c.bytes, c.bytes));
+                return Ok(r);
+            }
+        }
+    }
+    r.lines = tree.size() + u64::from(torn);
+    r.sealed = prev_size;
     r.unsealed = r.lines - r.sealed;
-    collect(&mut r, &cps);
-    r
+    Ok(r)
 }
 
 fn mismatch(from_size: u64, to_size: u64, got_bytes: u64, want_bytes: u64) -> Problem {
@@ -261,4 +325,80 @@ pub fn verify_links(days: &[(String, DayReport)]) -> Vec<Link> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    /// Hands out a few bytes per read, so lines straddle reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn day(lines: usize, key: &SigningKey) -> (String, String) {
+        let file: String = (0..lines)
+            .map(|i| format!("{{\"msg\":\"line {i}\"}}\n"))
+            .collect();
+        let mut tree = Frontier::default();
+        let mut sidecar = String::new();
+        let mut bytes = 0;
+        for (i, l) in file.lines().enumerate() {
+            tree.push_line(l.as_bytes());
+            bytes += l.len() as u64 + 1;
+            if i % 3 == 2 || i + 1 == lines {
+                let c = Checkpoint {
+                    size: tree.size(),
+                    bytes,
+                    root: tree.root(),
+                    prev: GENESIS,
+                    at: "2026-12-01T00:00:00Z".into(),
+                    deleted: None,
+                };
+                sidecar.push_str(&c.to_line(key));
+            }
+        }
+        (file, sidecar)
+    }
+
+    #[test]
+    fn lines_split_across_reads_verify_and_an_edit_is_placed_in_its_group() {
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let (file, sidecar) = day(10, &key);
+        let vk = key.verifying_key();
+        let r = verify_day(
+            Some(&mut Trickle(file.as_bytes())),
+            Some(sidecar.as_bytes()),
+            &vk,
+        )
+        .unwrap();
+        assert_eq!(r.problem, None);
+        assert_eq!(
+            (r.lines, r.sealed, r.unsealed, r.checkpoints),
+            (10, 10, 0, 4)
+        );
+        let edited = file.replace("line 4", "line X");
+        let r = verify_day(
+            Some(&mut Trickle(edited.as_bytes())),
+            Some(sidecar.as_bytes()),
+            &vk,
+        )
+        .unwrap();
+        assert!(
+            matches!(r.problem, Some(Problem::Mismatch { from: 4, to: 6, .. })),
+            "{:?}",
+            r.problem
+        );
+        let torn = format!("{file}{{\"msg\":\"half");
+        let r = verify_day(Some(&mut torn.as_bytes()), Some(sidecar.as_bytes()), &vk).unwrap();
+        assert_eq!((r.problem, r.unsealed), (None, 1));
+    }
 }

@@ -371,6 +371,11 @@ fn act(settings: &Settings, path: &Path, day: Date, today: Date, dry_run: bool) 
             }),
         ),
     };
+    if result.is_ok() && !dry_run {
+        // The chain's saved tree (an optimisation for the writer) goes with its day.
+        let state = crate::chain::seal::state_path(&crate::chain::sidecar_path(path));
+        let _ = std::fs::remove_file(state);
+    }
     match result {
         Ok(detail) => Action {
             file: path.to_path_buf(),

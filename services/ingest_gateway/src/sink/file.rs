@@ -20,8 +20,6 @@ pub(super) struct DayFile {
     pub dirty: bool,
     /// (device, inode) of the open file, to notice the path being replaced.
     id: (u64, u64),
-    /// Its chain, with `LOGOPS_CHAIN`.
-    pub chain: Option<crate::chain::seal::DayChain>,
 }
 
 impl DayFile {
@@ -47,7 +45,6 @@ impl DayFile {
             file,
             len,
             dirty: false,
-            chain: None,
         })
     }
 

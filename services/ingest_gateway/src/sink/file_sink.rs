@@ -83,11 +83,19 @@ impl FileSink {
         })?;
         file::repair_dir(&cfg.dir)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_SLOTS);
+        let sealer = match &cfg.chain {
+            Some(signer) => Some(crate::chain::sealer::Sealer::start(
+                signer.clone(),
+                cfg.dir.clone(),
+                Arc::clone(&metrics),
+            )?),
+            None => None,
+        };
         let w = writer::Writer::new(
             cfg.dir.clone(),
             cfg.fsync,
             cfg.fsync_interval,
-            cfg.chain.clone(),
+            sealer,
             Arc::clone(&shared),
             metrics,
             marks,

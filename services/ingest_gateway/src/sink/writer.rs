@@ -17,8 +17,7 @@ use time::Date;
 use super::file::DayFile;
 use super::file_sink::{Job, Msg, Shared};
 use super::{FsyncPolicy, SinkError};
-use crate::chain::seal::DayChain;
-use crate::chain::{Hash, Signer};
+use crate::chain::sealer::Sealer;
 use crate::dayfile;
 use crate::metrics::Metrics;
 use crate::schema::Tenant;
@@ -38,7 +37,8 @@ pub(super) struct Writer {
     files: Vec<DayFile>,
     last_sync: Instant,
     marks: Arc<Watermarks>,
-    chain: Option<Signer>,
+    /// With `LOGOPS_CHAIN`: where written and synced lines go to be sealed.
+    chain: Option<Sealer>,
 }
 
 impl Writer {
@@ -46,7 +46,7 @@ impl Writer {
         dir: PathBuf,
         policy: FsyncPolicy,
         interval: Duration,
-        chain: Option<Signer>,
+        chain: Option<Sealer>,
         shared: Arc<Shared>,
         metrics: Arc<Metrics>,
         marks: Arc<Watermarks>,
@@ -102,6 +102,9 @@ impl Writer {
         }
         self.sync_dirty();
         self.files.clear();
+        if let Some(sealer) = &self.chain {
+            sealer.shutdown();
+        }
     }
 
     /// `Some(Some(msg))`, `Some(None)` when an interval sync is due, `None` when closed.
@@ -127,29 +130,31 @@ impl Writer {
                 .partition(|j| j.batch.day == day && j.batch.tenant == tenant);
             group = rest;
             let bytes: usize = jobs.iter().map(|j| j.batch.lines.len()).sum();
-            let written = self.write_day(&tenant, day, &jobs, bytes);
+            // Owned once as `Bytes`: the file, the tails and the sealer share them.
+            let (lines, acks): (Vec<bytes::Bytes>, Vec<_>) = jobs
+                .into_iter()
+                .map(|j| (bytes::Bytes::from(j.batch.lines), j.ack))
+                .unzip();
+            let written = self.write_day(&tenant, day, &lines, bytes);
             self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             let share = self.marks.has_listeners();
             let offset = written.as_ref().map_or(0, |(start, _)| *start);
             let path = written.as_ref().ok().map(|(_, p)| p.clone());
             let result = written.map(|_| ());
-            let mut acks = Vec::with_capacity(jobs.len());
             // Shared with live tails in groups of ≤ MAX_SHARED_BYTES.
             let (mut parts, mut part_start, mut part_bytes) = (Vec::new(), offset, 0usize);
-            for job in jobs {
-                if share && result.is_ok() {
-                    let len = job.batch.lines.len();
-                    if part_bytes + len > MAX_SHARED_BYTES && !parts.is_empty() {
+            if share && result.is_ok() {
+                for l in lines {
+                    if part_bytes + l.len() > MAX_SHARED_BYTES && !parts.is_empty() {
                         let group = std::mem::take(&mut parts);
                         self.marks
                             .share(Appended::new(tenant.clone(), day, part_start, group));
                         part_start += part_bytes as u64;
                         part_bytes = 0;
                     }
-                    parts.push(bytes::Bytes::from(job.batch.lines));
-                    part_bytes += len;
+                    part_bytes += l.len();
+                    parts.push(l);
                 }
-                acks.push(job.ack);
             }
             if !parts.is_empty() {
                 self.marks
@@ -172,10 +177,10 @@ impl Writer {
         &mut self,
         tenant: &Tenant,
         day: Date,
-        jobs: &[Job],
+        lines: &[bytes::Bytes],
         bytes: usize,
     ) -> Result<(u64, (PathBuf, u64)), SinkError> {
-        let parts: Vec<&[u8]> = jobs.iter().map(|j| j.batch.lines.as_slice()).collect();
+        let parts: Vec<&[u8]> = lines.iter().map(|l| l.as_ref()).collect();
         // The path is checked before the write (`file_index`) and again after
         // it. A file removed in between got the group into an unlinked inode,
         // so the group is written once more, to the reopened path, before any
@@ -198,7 +203,14 @@ impl Writer {
                 self.metrics.sink_synced(t.elapsed());
             }
             if self.files[idx].is_current() || self.files[idx].is_linked() {
-                self.seal(idx, &parts);
+                if let Some(sealer) = &self.chain {
+                    let path = self.files[idx].path.clone();
+                    sealer.stage(path.clone(), lines.to_vec());
+                    // `interval` seals at its next sync; `never` leaves syncing to the OS.
+                    if self.policy != FsyncPolicy::Interval {
+                        sealer.seal(path);
+                    }
+                }
                 self.metrics.sink_written(bytes);
                 self.shared.failing.store(false, Ordering::Release);
                 let f = &self.files[idx];
@@ -251,17 +263,9 @@ impl Writer {
             }
         }
         let path = dayfile::path(&self.dir, tenant, day);
-        let mut file = DayFile::open(path, tenant.clone(), day)?;
-        if let Some(signer) = &self.chain {
-            let prev = self.prev_root(tenant, day)?;
-            let (chain, opened) =
-                DayChain::open(&file.path, file.len(), prev, Arc::clone(signer.key()))?;
-            self.metrics.chain_checkpoint();
-            self.metrics.chain_resealed(opened.resealed);
-            if opened.mismatch {
-                self.metrics.chain_error();
-            }
-            file.chain = Some(chain);
+        let file = DayFile::open(path, tenant.clone(), day)?;
+        if let Some(sealer) = &self.chain {
+            sealer.open(file.path.clone(), tenant.clone(), day, file.len());
         }
         self.marks.advance(&file.path, file.len());
         self.files.push(file);
@@ -277,7 +281,9 @@ impl Writer {
             match self.files[i].sync() {
                 Ok(()) => {
                     self.metrics.sink_synced(t.elapsed());
-                    self.seal_staged(i);
+                    if let Some(sealer) = &self.chain {
+                        sealer.seal(self.files[i].path.clone());
+                    }
                 }
                 Err(e) => {
                     self.metrics.sink_error();
@@ -286,70 +292,5 @@ impl Writer {
             }
         }
         self.last_sync = Instant::now();
-    }
-
-    /// Chains the group just written to file `idx`: staged now, sealed now
-    /// (`always`: it is synced; `never`: the OS's business) or at the next
-    /// sync (`interval`).
-    fn seal(&mut self, idx: usize, parts: &[&[u8]]) {
-        let Some(chain) = self.files[idx].chain.as_mut() else {
-            return;
-        };
-        chain.stage(parts);
-        if self.policy != FsyncPolicy::Interval {
-            self.seal_staged(idx);
-        }
-    }
-
-    /// Appends the checkpoint of what file `idx` staged. A failure leaves
-    /// the lines stored (and acknowledged) but unsealed: logged, counted,
-    /// resealed at the next start.
-    fn seal_staged(&mut self, idx: usize) {
-        let prev = self.open_prev(idx);
-        let Some(chain) = self.files[idx].chain.as_mut() else {
-            return;
-        };
-        if !chain.has_staged() && prev == chain.prev {
-            return;
-        }
-        match chain.seal(prev) {
-            Ok(()) => self.metrics.chain_checkpoint(),
-            Err(e) => {
-                self.metrics.chain_error();
-                tracing::error!(path = %chain.path().display(), error = %e, "cannot write a chain checkpoint; the lines stay unsealed until the next start");
-            }
-        }
-    }
-
-    /// The previous day's root for file `idx`: that day's live root when it
-    /// is open too (around midnight), else what was found at open.
-    fn open_prev(&self, idx: usize) -> Hash {
-        let f = &self.files[idx];
-        let own = f.chain.as_ref().map_or(crate::chain::GENESIS, |c| c.prev);
-        self.files
-            .iter()
-            .filter(|o| o.tenant == f.tenant && o.day < f.day && o.chain.is_some())
-            .max_by_key(|o| o.day)
-            .and_then(|o| o.chain.as_ref())
-            .map_or(own, |c| c.root())
-    }
-
-    /// The previous day's root for a file of (tenant, day) being opened.
-    fn prev_root(&self, tenant: &Tenant, day: Date) -> std::io::Result<Hash> {
-        if let Some(c) = self
-            .files
-            .iter()
-            .filter(|o| o.tenant == *tenant && o.day < day)
-            .max_by_key(|o| o.day)
-            .and_then(|o| o.chain.as_ref())
-        {
-            return Ok(c.root());
-        }
-        let Some(signer) = &self.chain else {
-            return Ok(crate::chain::GENESIS);
-        };
-        let dir = dayfile::tenant_dir(&self.dir, tenant);
-        let archive = dayfile::tenant_dir(&signer.archive_dir, tenant);
-        crate::chain::previous_root(&dir, Some(&archive), day)
     }
 }

@@ -457,3 +457,56 @@ fn the_chain_refuses_to_start_without_a_valid_key() {
     );
     assert!(!err.contains("c2VjcmV0"), "the key's content leaked: {err}");
 }
+
+#[test]
+fn a_key_made_by_openssl_signs_and_its_pem_public_key_verifies() {
+    if !logops_e2e::need_program("openssl", "version") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (key, public) = (work.path().join("k.pem"), work.path().join("k.pub"));
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "ed25519",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+    run(&[
+        "pkey",
+        "-in",
+        key.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
+    let mut gw = chained(work.path(), &key).start();
+    post_batches(&gw, 2);
+    gw.stop();
+    let (code, out) = verify(public.to_str().unwrap(), &[&work.path().join("ingest")]);
+    assert_eq!(code, 0, "{out}");
+    // And the other way round: OpenSSL reads the key logops-keygen writes.
+    let other = tempfile::tempdir().unwrap();
+    let (ours, printed) = keygen(other.path());
+    let out = Command::new("openssl")
+        .args(["pkey", "-in", ours.to_str().unwrap(), "-pubout"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8(out.stdout).unwrap();
+    let from_pem = logops_gateway::chain::checkpoint::parse_public_key(&pem).unwrap();
+    let from_text = logops_gateway::chain::checkpoint::parse_public_key(&printed).unwrap();
+    assert_eq!(from_pem, from_text);
+}

@@ -274,7 +274,10 @@ fn eval(e: &MetricExpr, base: Vec<Points>) -> Vec<Points> {
         MetricExpr::Sum { by, inner } => {
             let inner = eval(inner, base);
             let keep: Vec<String> = by.clone().unwrap_or_default();
+            // Groups in first-seen order, found by their labels in O(1).
             let mut groups: Vec<Points> = Vec::new();
+            let mut index: std::collections::HashMap<Vec<(String, String)>, usize> =
+                std::collections::HashMap::new();
             for p in inner {
                 let labels: Vec<(String, String)> = keep
                     .iter()
@@ -287,18 +290,21 @@ fn eval(e: &MetricExpr, base: Vec<Points>) -> Vec<Points> {
                         (n.clone(), v.unwrap_or_default())
                     })
                     .collect();
-                match groups.iter_mut().find(|g| g.labels == labels) {
-                    Some(g) => {
-                        for (a, b) in g.values.iter_mut().zip(&p.values) {
+                match index.get(&labels) {
+                    Some(&i) => {
+                        for (a, b) in groups[i].values.iter_mut().zip(&p.values) {
                             if let Some(b) = b {
                                 *a = Some(a.unwrap_or(0.0) + b);
                             }
                         }
                     }
-                    None => groups.push(Points {
-                        labels,
-                        values: p.values,
-                    }),
+                    None => {
+                        index.insert(labels.clone(), groups.len());
+                        groups.push(Points {
+                            labels,
+                            values: p.values,
+                        });
+                    }
                 }
             }
             groups

@@ -121,14 +121,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The source of `day` for `tenant`, if there is one.
-    ///
-    /// # Errors
-    /// A directory exists but cannot be read.
-    pub fn source(&self, tenant: &Tenant, day: Date) -> io::Result<Option<Source>> {
-        Ok(self.sources(tenant)?.into_iter().find(|s| s.day == day))
-    }
-
     /// How far `path` (of length `len`) may be read: its watermark, or its last complete line.
     fn readable(&self, path: &Path, file: &File, len: u64) -> io::Result<u64> {
         if let Some(m) = self.marks.as_ref().and_then(|m| m.committed(path)) {

@@ -136,9 +136,42 @@ impl ClickHouse {
     }
 }
 
+/// ClickHouse error codes that no retry fixes, whatever HTTP status came
+/// with them (older servers answer some parse errors with 500): unknown
+/// table, database or column, values that do not parse into or fit their
+/// column, and credentials.
+const REFUSED_CODES: &[(u32, &str)] = &[
+    (16, "rejected"),      // NO_SUCH_COLUMN_IN_TABLE
+    (6, "rejected"),       // CANNOT_PARSE_TEXT
+    (26, "rejected"),      // CANNOT_PARSE_QUOTED_STRING
+    (27, "rejected"),      // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    (38, "rejected"),      // CANNOT_PARSE_DATE
+    (41, "rejected"),      // CANNOT_PARSE_DATETIME
+    (53, "rejected"),      // TYPE_MISMATCH
+    (60, "unknown_table"), // UNKNOWN_TABLE
+    (69, "rejected"),      // ARGUMENT_OUT_OF_BOUND
+    (70, "rejected"),      // CANNOT_CONVERT_TYPE
+    (72, "rejected"),      // CANNOT_PARSE_NUMBER
+    (81, "unknown_table"), // UNKNOWN_DATABASE
+    (117, "rejected"),     // INCORRECT_DATA
+    (164, "auth"),         // READONLY
+    (192, "auth"),         // UNKNOWN_USER
+    (193, "auth"),         // WRONG_PASSWORD
+    (497, "auth"),         // ACCESS_DENIED
+    (516, "auth"),         // AUTHENTICATION_FAILED
+];
+
+/// The `Code: N` ClickHouse starts its error text with.
+fn error_code(first_line: &str) -> Option<u32> {
+    let rest = first_line.strip_prefix("Code: ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// The answer's meaning: 2xx acknowledged; 408, 429 and 5xx retried; any
 /// other 4xx refused (ClickHouse answers 404 for an unknown table, 400 for
-/// lines that do not fit the columns, 401/403 for credentials).
+/// lines that do not fit the columns, 401/403 for credentials) — and so is
+/// a 5xx carrying one of [`REFUSED_CODES`].
 pub fn classify(status: StatusCode, body: &str) -> Outcome {
     if status.is_success() {
         return Outcome::Acked;
@@ -152,6 +185,10 @@ pub fn classify(status: StatusCode, body: &str) -> Outcome {
         }
         detail.truncate(cut);
         detail.push('…');
+    }
+    let refused = error_code(first).and_then(|c| REFUSED_CODES.iter().find(|(code, _)| *code == c));
+    if let Some((_, reason)) = refused {
+        return Outcome::Refused { reason, detail };
     }
     match status.as_u16() {
         408 | 429 => Outcome::Retry {

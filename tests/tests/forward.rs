@@ -170,6 +170,13 @@ fn a_server_killed_mid_stream_loses_no_acknowledged_record() {
     wait_for("backoff state", Duration::from_secs(10), || {
         forwarding_status(&gw)["state"] == "backoff"
     });
+    let st = forwarding_status(&gw);
+    assert!(st["lag_bytes"].as_u64().unwrap() > 0, "{st}");
+    assert!(
+        st["lag_seconds"].as_f64().unwrap() >= 1.0,
+        "lines have waited since the kill: {st}"
+    );
+    assert!(metric(&gw, "logops_forward_lag_seconds", &[]) >= 1.0);
     ch.restart();
     std::thread::sleep(Duration::from_secs(1));
     done.store(true, Ordering::Relaxed);

@@ -18,6 +18,7 @@
 //! - `outbox`: which files have unsent lines, and how far they are complete.
 //! - `batch`: cutting whole lines into a batch (rows / bytes), gzip.
 //! - `backoff`: capped exponential backoff with jitter.
+//! - `lag`: how long the oldest unsent line has waited.
 //! - `clickhouse`: the ClickHouse HTTP insert and how its answers are classified.
 //! - `task`: the forwarder loop.
 //! - `state`: what the status API, `/healthz` and the metrics see of a target.
@@ -29,6 +30,7 @@
 mod backoff;
 mod batch;
 mod clickhouse;
+mod lag;
 mod outbox;
 pub mod position;
 mod state;

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::backoff::Backoff;
 use super::batch::{self, Batch};
 use super::clickhouse::{ClickHouse, Outcome};
+use super::lag::LagClock;
 use super::outbox::{self, FileState, Scan};
 use super::position::{self, Positions};
 use super::state::{TargetState, TargetStatus};
@@ -47,8 +48,8 @@ pub struct Forwarder {
     marks: Arc<Watermarks>,
     metrics: Arc<Metrics>,
     state: Arc<TargetState>,
-    /// When the target was last seen with nothing to send.
-    caught_up: SystemTime,
+    /// How long the oldest unsent line has waited.
+    clock: LagClock,
 }
 
 impl Forwarder {
@@ -71,8 +72,8 @@ impl Forwarder {
         if !position_file.exists() {
             positions.save(&position_file, name).map_err(err)?;
         }
-        // Behind since the last save before this start, at the latest.
-        let caught_up = std::fs::metadata(&position_file)
+        // A backlog found at start waits since the last save before it, at the latest.
+        let saved_at = std::fs::metadata(&position_file)
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| SystemTime::now());
         let client = ClickHouse::new(ch, cfg.timeout);
@@ -95,7 +96,7 @@ impl Forwarder {
             marks,
             metrics,
             state,
-            caught_up,
+            clock: LagClock::new(saved_at),
         })
     }
 
@@ -124,16 +125,13 @@ impl Forwarder {
                     continue;
                 }
             };
-            let lag: u64 = scan.files.iter().map(FileState::pending).sum();
-            self.report_lag(lag, scan.files.len());
+            self.report_lag(&scan.files);
             torn.retain(|(p, end)| scan.files.iter().any(|f| &f.path == p && f.end == *end));
             let next = scan.files.into_iter().find(|f| {
                 f.pending() > 0 && !torn.iter().any(|(p, e)| *p == f.path && *e == f.end)
             });
             let Some(mut file) = next else {
-                self.caught_up = SystemTime::now();
                 pending_since = None;
-                self.report_lag(0, self.positions.len());
                 tokio::select! {
                     _ = wake.changed() => {}
                     () = tokio::time::sleep(IDLE_RESCAN) => {}
@@ -252,6 +250,7 @@ impl Forwarder {
                 }
             };
             failing = true;
+            self.refresh_lag().await;
             if sleep_or_stop(wait, stop).await {
                 return true;
             }
@@ -317,22 +316,29 @@ impl Forwarder {
         Ok(scan)
     }
 
+    /// Updates the lag while a batch is being retried (the outbox grows
+    /// meanwhile); the saved positions are not touched.
+    async fn refresh_lag(&mut self) {
+        let mut positions = self.positions.clone();
+        let (root, marks) = (self.root.clone(), Arc::clone(&self.marks));
+        let scan =
+            tokio::task::spawn_blocking(move || outbox::scan(&root, &marks, &mut positions)).await;
+        if let Ok(Ok(scan)) = scan {
+            self.report_lag(&scan.files);
+        }
+    }
+
     fn failed(&self, reason: &'static str, detail: String) {
         tracing::error!(target: "forward", forward = self.name, reason, "{detail}");
         self.metrics.forward().error(self.name, reason);
         self.state.error(detail);
     }
 
-    fn report_lag(&self, bytes: u64, files: usize) {
-        let seconds = if bytes == 0 {
-            0.0
-        } else {
-            SystemTime::now()
-                .duration_since(self.caught_up)
-                .map_or(0.0, |d| d.as_secs_f64())
-        };
+    fn report_lag(&mut self, files: &[FileState]) {
+        let bytes: u64 = files.iter().map(FileState::pending).sum();
+        let seconds = self.clock.observe(files, SystemTime::now());
         self.metrics.forward().lag(self.name, bytes, seconds);
-        self.state.lag(bytes, seconds, files);
+        self.state.lag(bytes, seconds, files.len());
     }
 }
 

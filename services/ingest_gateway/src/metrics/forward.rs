@@ -61,7 +61,7 @@ impl ForwardMetrics {
         );
         r.register(
             "logops_forward_lag_seconds",
-            "Seconds since the target was last caught up (0 when caught up)",
+            "Seconds the oldest line not yet acknowledged has waited (0 when caught up)",
             self.lag_seconds.clone(),
         );
     }

@@ -3,7 +3,8 @@
 //! (duplicates reported); a wrong table stops the target with its reason
 //! and fixing the table resumes it; a gateway restarted mid-backlog resumes
 //! without loss or duplicates; two gateways into a two-shard `Distributed`
-//! table add up; a replaced file is reported and forwarded again.
+//! table add up; a replaced file is reported and forwarded again;
+//! housekeeping holds an expired day until it is forwarded.
 //!
 //! Each test starts its own `clickhouse-server` (tests/src/clickhouse.rs).
 
@@ -399,5 +400,59 @@ fn a_replaced_file_is_reported_and_forwarded_again() {
             .unwrap()
             .contains("was replaced"),
         "{st}"
+    );
+}
+
+#[test]
+fn housekeeping_holds_an_expired_day_until_it_is_forwarded() {
+    if !clickhouse::available() {
+        return;
+    }
+    let ch = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let sink = work.path().join("ingest");
+    std::fs::create_dir_all(&sink).unwrap();
+    let old = sink.join("20250101.ndjson");
+    let body: String = (0..20)
+        .map(|i| format!("{{\"ts\":\"2025-01-01T10:00:00.000Z\",\"level\":\"INFO\",\"msg\":\"old {i}\",\"seq\":{i}}}\n"))
+        .collect();
+    std::fs::write(&old, body).unwrap();
+    let gw = forwarding(&ch, "logs")
+        .workdir(work.path())
+        .env("LOGOPS_HOUSEKEEP_AUTORUN", "true")
+        .env("LOGOPS_HOUSEKEEP_INTERVAL_SEC", "1")
+        .env("LOGOPS_RETENTION_DAYS", "7")
+        .start();
+    // The table does not exist yet: the day cannot be forwarded, so it stays.
+    wait_for("a held day", Duration::from_secs(10), || {
+        metric(
+            &gw,
+            "logops_housekeeping_files_total",
+            &[("action", "held_for_forwarding")],
+        ) >= 2.0
+    });
+    assert!(old.exists());
+    assert_eq!(
+        metric(
+            &gw,
+            "logops_housekeeping_files_total",
+            &[("action", "deleted")]
+        ),
+        0.0
+    );
+    ch.query(&create_logs_table("logs"));
+    wait_for("the old day in ClickHouse", Duration::from_secs(20), || {
+        ch.count("SELECT count() FROM logs") == 20
+    });
+    wait_for("the old day deleted", Duration::from_secs(10), || {
+        !old.exists()
+    });
+    assert_eq!(
+        metric(
+            &gw,
+            "logops_housekeeping_files_total",
+            &[("action", "deleted")]
+        ),
+        1.0
     );
 }

@@ -139,7 +139,7 @@ fn healthz(state: &AppState) -> Response<Full<Bytes>> {
     }
     match sink.health() {
         // A stopped forwarder degrades the gateway but ingest still works:
-        // 200, so a load balancer keeps sending (SPEC §13).
+        // 200, so a load balancer keeps sending (docs/forwarding.md).
         Ok(()) => {
             if let Err(reason) = state.forward.health() {
                 body["status"] = json!("degraded");

@@ -1,4 +1,4 @@
-//! The forwarding metrics (SPEC §13): records sent, errors by reason, and
+//! The forwarding metrics (docs/forwarding.md): records sent, errors by reason, and
 //! the lag in bytes and seconds, each labelled by target.
 
 use std::sync::atomic::AtomicU64;

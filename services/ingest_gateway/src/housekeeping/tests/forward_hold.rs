@@ -1,4 +1,4 @@
-//! Days a forwarder has not finished are held (SPEC §13), in both modes,
+//! Days a forwarder has not finished are held (docs/forwarding.md), in both modes,
 //! and released once its position reaches the file's size.
 
 use std::fs;

@@ -69,6 +69,9 @@ fn records_arrive_in_clickhouse_with_their_columns() {
     assert_eq!(st["state"], "running", "{st}");
     assert_eq!(st["sent_records"], 300, "{st}");
     assert!(!st.to_string().contains(clickhouse::PASSWORD), "{st}");
+    let status = gw.get("/api/v1/status").text;
+    assert!(status.contains(r#""forward":"clickhouse""#), "{status}");
+    assert!(!status.contains(clickhouse::PASSWORD));
     assert_eq!(
         metric(
             &gw,

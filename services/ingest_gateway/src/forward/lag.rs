@@ -16,7 +16,9 @@ const MAX_NOTES: usize = 1024;
 /// When each file's committed end was first seen.
 #[derive(Debug)]
 pub struct LagClock {
-    start: SystemTime,
+    /// When lines pending at the first look started waiting; after the first
+    /// look, a file seen for the first time counts from then.
+    start: Option<SystemTime>,
     notes: HashMap<PathBuf, VecDeque<(u64, SystemTime)>>,
 }
 
@@ -24,7 +26,7 @@ impl LagClock {
     /// Lines found pending at the first look count from `start`.
     pub fn new(start: SystemTime) -> Self {
         LagClock {
-            start,
+            start: Some(start),
             notes: HashMap::new(),
         }
     }
@@ -34,8 +36,8 @@ impl LagClock {
     pub fn observe(&mut self, files: &[FileState], now: SystemTime) -> f64 {
         self.notes.retain(|p, _| files.iter().any(|f| &f.path == p));
         let mut oldest: Option<SystemTime> = None;
+        let start = self.start.take().unwrap_or(now);
         for f in files {
-            let start = self.start;
             let q = self.notes.entry(f.path.clone()).or_insert_with(|| {
                 VecDeque::from([(f.end, if f.pending() > 0 { start } else { now })])
             });
@@ -61,6 +63,16 @@ impl LagClock {
         oldest
             .and_then(|t| now.duration_since(t).ok())
             .map_or(0.0, |d| d.as_secs_f64())
+    }
+
+    /// Since when the oldest unsent byte of `path` has waited (as of the
+    /// last [`LagClock::observe`]): the forwarder serves the file that has
+    /// waited longest, so one busy tenant cannot starve the others.
+    pub fn waiting_since(&self, path: &std::path::Path) -> SystemTime {
+        self.notes
+            .get(path)
+            .and_then(|q| q.front())
+            .map_or(SystemTime::UNIX_EPOCH, |&(_, t)| t)
     }
 }
 
@@ -100,6 +112,26 @@ mod tests {
     }
 
     #[test]
+    fn the_file_waiting_longest_is_known() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut busy = file(0, 0);
+        let mut quiet = file(0, 0);
+        quiet.path = PathBuf::from("/sink/zeta/20261201.ndjson");
+        let mut c = LagClock::new(t0);
+        c.observe(&[busy.clone(), quiet.clone()], at(0));
+        // The busy file always has new lines; the quiet one got some at 1 s.
+        busy.end = 100;
+        quiet.end = 10;
+        c.observe(&[busy.clone(), quiet.clone()], at(1));
+        busy.offset = 100;
+        busy.end = 200;
+        c.observe(&[busy.clone(), quiet.clone()], at(2));
+        assert_eq!(c.waiting_since(&busy.path), at(2));
+        assert_eq!(c.waiting_since(&quiet.path), at(1));
+    }
+
+    #[test]
     fn a_backlog_at_start_counts_from_the_last_save() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut c = LagClock::new(t0);
@@ -107,5 +139,11 @@ mod tests {
             c.observe(&[file(0, 500)], t0 + Duration::from_secs(90)),
             90.0
         );
+        // A file that appears later (a new tenant, a new day) counts from then.
+        let mut new = file(0, 40);
+        new.path = PathBuf::from("/sink/acme/20261201.ndjson");
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        c.observe(&[file(500, 500), new.clone()], at(100));
+        assert_eq!(c.observe(&[file(500, 500), new], at(103)), 3.0);
     }
 }

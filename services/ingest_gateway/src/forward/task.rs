@@ -1,5 +1,5 @@
-//! The forwarder loop of one target: look at the outbox, take the oldest
-//! file with unsent lines, wait a little for a fuller batch while the sink
+//! The forwarder loop of one target: look at the outbox, take the file
+//! whose unsent lines have waited longest, wait a little for a fuller batch while the sink
 //! is still writing it, send, and on acknowledgement save the position.
 //!
 //! - Failures keep the batch: connection errors, timeouts and 5xx are
@@ -127,9 +127,15 @@ impl Forwarder {
             };
             self.report_lag(&scan.files);
             torn.retain(|(p, end)| scan.files.iter().any(|f| &f.path == p && f.end == *end));
-            let next = scan.files.into_iter().find(|f| {
-                f.pending() > 0 && !torn.iter().any(|(p, e)| *p == f.path && *e == f.end)
-            });
+            // The file whose oldest unsent line has waited longest (the oldest
+            // day first among equals): a busy tenant does not starve the others.
+            let next = scan
+                .files
+                .into_iter()
+                .filter(|f| {
+                    f.pending() > 0 && !torn.iter().any(|(p, e)| *p == f.path && *e == f.end)
+                })
+                .min_by_key(|f| self.clock.waiting_since(&f.path));
             let Some(mut file) = next else {
                 pending_since = None;
                 tokio::select! {

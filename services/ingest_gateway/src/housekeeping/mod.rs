@@ -315,17 +315,14 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
             archive_dir: dayfile::tenant_dir(&settings.archive_dir, &tenant),
             ..settings.clone()
         };
-        match scan::expired_files(&dir, today, settings.retention_days) {
-            Ok(files) => {
-                actions.extend(files.into_iter().map(|f| match held(&holds, &tenant, &f) {
-                    Some(detail) => Action {
-                        file: f.path,
-                        kind: ActionKind::Held,
-                        detail,
-                    },
-                    None => act(&own, &f.path, f.day, dry_run),
-                }))
-            }
+        let expired = scan::expired_files(&dir, today, settings.retention_days)
+            .map(|files| hold_back(&holds, &tenant, files, &mut actions));
+        match expired {
+            Ok(files) => actions.extend(
+                files
+                    .into_iter()
+                    .map(|f| act(&own, &f.path, f.day, dry_run)),
+            ),
             Err(e) => actions.push(Action {
                 file: dir,
                 kind: ActionKind::Failed,
@@ -334,6 +331,28 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
         }
     }
     Report { actions }
+}
+
+/// The `files` a forwarder has finished; each other one becomes a
+/// [`ActionKind::Held`] action in `actions`.
+fn hold_back(
+    holds: &Result<crate::forward::position::Holds, String>,
+    tenant: &crate::schema::Tenant,
+    files: Vec<dayfile::Entry>,
+    actions: &mut Vec<Action>,
+) -> Vec<dayfile::Entry> {
+    let mut free = Vec::with_capacity(files.len());
+    for f in files {
+        match held(holds, tenant, &f) {
+            Some(detail) => actions.push(Action {
+                file: f.path,
+                kind: ActionKind::Held,
+                detail,
+            }),
+            None => free.push(f),
+        }
+    }
+    free
 }
 
 /// Why `file` must stay for a forwarder, if it must.

@@ -11,13 +11,24 @@ use crate::schema::Tenant;
 
 const TODAY: Date = date!(2025 - 06 - 15);
 
+/// Through the configuration, so settings added later get their defaults.
 fn settings(root: &Path, mode: Mode) -> Settings {
-    Settings {
-        sink_dir: root.join("ingest"),
-        archive_dir: root.join("archive"),
-        retention_days: 1,
-        mode,
-    }
+    let env: std::collections::HashMap<String, String> = [
+        ("LOGOPS_SINK_DIR", root.join("ingest").display().to_string()),
+        (
+            "LOGOPS_ARCHIVE_DIR",
+            root.join("archive").display().to_string(),
+        ),
+        ("LOGOPS_RETENTION_DAYS", "1".to_string()),
+        ("LOGOPS_ARCHIVE_MODE", mode.as_str().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    crate::config::Config::from_map(&env)
+        .unwrap()
+        .housekeeping
+        .settings
 }
 
 #[test]

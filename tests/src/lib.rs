@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod check;
+pub mod clickhouse;
 pub mod clock;
 mod inproc;
 pub mod prom;

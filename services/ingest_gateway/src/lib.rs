@@ -25,6 +25,7 @@
 //! - [`sink`]: where batches go ([`sink::Sink`]): the daily-file writer with
 //!   group commit, or the discard sink.
 //! - [`housekeeping`]: retention (delete or zip), shared with the `housekeeping` CLI.
+//! - [`forward`]: the day files forwarded to a shared store (ClickHouse), at least once.
 //! - [`metrics`]: Prometheus metrics and the label-cardinality cap.
 //! - [`status`]: per-second activity of the last 15 minutes (status API, console).
 //! - [`dayfile`]: day-file naming and the per-tenant directory layout.
@@ -45,6 +46,7 @@ pub mod config;
 pub mod dayfile;
 pub mod decode;
 pub mod encode;
+pub mod forward;
 pub mod housekeeping;
 pub mod http;
 pub mod ingest;

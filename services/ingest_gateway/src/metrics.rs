@@ -23,6 +23,9 @@ use prometheus_client::registry::Registry;
 use crate::schema::{Level, SourceStats};
 use crate::status::Activity;
 
+mod forward;
+pub use forward::ForwardMetrics;
+
 /// The value used for label values beyond the cap.
 pub const OTHER: &str = "_other";
 
@@ -177,6 +180,7 @@ pub struct Metrics {
     chain_errors: Counter,
     sink_sync: Histogram,
     housekeeping: Family<HousekeepingAction, Counter>,
+    forward: ForwardMetrics,
     activity: Activity,
 }
 
@@ -221,6 +225,7 @@ impl Metrics {
             chain_errors: Counter::default(),
             sink_sync: latency_histogram(),
             housekeeping: Family::default(),
+            forward: ForwardMetrics::default(),
             activity: Activity::default(),
         };
         m.register_all();
@@ -247,7 +252,7 @@ impl Metrics {
                 reason: reason.into(),
             });
         }
-        for action in ["deleted", "archived", "failed"] {
+        for action in ["deleted", "archived", "failed", "held_for_forwarding"] {
             let _ = m.housekeeping.get_or_create(&HousekeepingAction {
                 action: action.into(),
             });
@@ -387,6 +392,7 @@ impl Metrics {
             "Housekeeping actions on files",
             self.housekeeping.clone(),
         );
+        self.forward.register(r);
         r.register(
             "logops_build",
             "Build information",
@@ -400,6 +406,11 @@ impl Metrics {
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// The forwarding metrics (`logops_forward_*`).
+    pub fn forward(&self) -> &ForwardMetrics {
+        &self.forward
     }
 
     /// The per-second activity ring behind `GET /api/v1/status`.

@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "decode",
     "pii",
     "housekeeping",
+    "forward",
     "sink",
     "chain",
     "metrics",

@@ -141,6 +141,10 @@ pub fn prometheus_evaluates_everything() {
         .workdir(workdir.path())
         .env("LOGOPS_HOUSEKEEP_AUTORUN", "true")
         .env("LOGOPS_ARCHIVE_MODE", "delete")
+        // Forwarding on (to a closed port: the target backs off), so the
+        // logops_forward_* series the lag alert uses exist.
+        .env("LOGOPS_FORWARD", "clickhouse")
+        .env("LOGOPS_CLICKHOUSE_URL", "http://127.0.0.1:9")
         .start();
     let prom = Prometheus::start(&bin, &gw.addr, &repo::docker("prometheus/alert_rules.yml"));
     wait_for("the first successful scrape", || {

@@ -66,6 +66,10 @@ fn summary(c: &Config) -> Value {
         "max_tails": c.read.max_tails,
         "max_label_values": c.max_label_values,
         "ui": c.server.ui,
+        "forward": c.forward.target.as_ref().map(|t| t.name()),
+        "forward_batch_rows": c.forward.batch_rows,
+        "forward_batch_bytes": c.forward.batch_bytes,
+        "forward_batch_ms": c.forward.batch_wait.as_millis() as u64,
     })
 }
 

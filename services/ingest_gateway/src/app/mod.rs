@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Auth, AuthConfig};
 use crate::config::Config;
+use crate::forward::{ForwardError, Forwarders};
 use crate::housekeeping::{self, HousekeepingConfig};
 use crate::http::{self, AppState, Tails};
 use crate::ingest::IngestService;
@@ -37,6 +38,9 @@ pub enum StartError {
     /// A syslog listener cannot be bound.
     #[error("{0}")]
     Syslog(String),
+    /// The forwarding position file is unusable (LOGOPS_FORWARD).
+    #[error("{0} (LOGOPS_FORWARD)")]
+    Forward(#[from] ForwardError),
 }
 
 /// A gateway ready to serve.
@@ -61,6 +65,12 @@ impl Gateway {
                 source,
             },
         )?;
+        let forward = Forwarders::new(
+            &config.forward,
+            config.sink.dir.clone(),
+            Arc::clone(&marks),
+            Arc::clone(&metrics),
+        )?;
         let console = console::state(&config, Arc::clone(&marks));
         let ingest = IngestService::new(config.limits, &config.pii, sink, Arc::clone(&metrics));
         warn_if_readable(&config.auth);
@@ -82,6 +92,7 @@ impl Gateway {
                 read: config.read,
                 tails: Tails::default(),
                 console,
+                forward: Arc::new(forward),
             }),
             housekeeping: config.housekeeping,
             syslog: config.syslog,
@@ -116,6 +127,7 @@ impl Gateway {
         }
         console::record_listeners(&self.state, &listener, &syslog.addrs);
         let (stop_tx, stop_rx) = watch::channel(false);
+        self.state.forward.spawn(stop_rx.clone());
         if self.housekeeping.autorun {
             spawn_housekeeping(
                 &self.housekeeping,
@@ -148,6 +160,10 @@ impl Gateway {
         http::serve(listener, Arc::clone(&self.state), shutdown).await;
         syslog.shutdown().await;
         let _ = stop_tx.send(true);
+        self.state
+            .forward
+            .join(self.state.server.shutdown_timeout)
+            .await;
         let state = Arc::clone(&self.state);
         let _ = tokio::task::spawn_blocking(move || state.ingest.sink().shutdown()).await;
         tracing::info!("sink flushed and closed");
@@ -185,6 +201,8 @@ fn spawn_housekeeping(
             }
             if action.kind == housekeeping::ActionKind::Failed {
                 tracing::error!(target: "housekeeping", "{action}");
+            } else if action.kind == housekeeping::ActionKind::Held {
+                tracing::warn!(target: "housekeeping", "{action}");
             } else {
                 tracing::info!(target: "housekeeping", "{action}");
             }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{self, AuthConfig, AuthMode, KeysError};
+use crate::forward::ForwardConfig;
 use crate::housekeeping::{self, HousekeepingConfig, Settings};
 use crate::http::tls::{Tls, TlsError, TlsFiles};
 use crate::http::{self, ServerConfig};
@@ -22,6 +23,7 @@ use crate::schema::Tenant;
 use crate::sink::{self, FsyncPolicy, SinkConfig};
 use crate::syslog::{self, SyslogConfig};
 
+mod forward;
 mod keys;
 mod parse;
 
@@ -109,6 +111,8 @@ pub struct Config {
     pub housekeeping: HousekeepingConfig,
     /// Read limits.
     pub read: ReadConfig,
+    /// Forwarding to a shared store.
+    pub forward: ForwardConfig,
     /// `LOGOPS_MAX_LABEL_VALUES`: distinct values per metric label before `_other`.
     pub max_label_values: usize,
 }
@@ -231,6 +235,7 @@ impl Config {
                 autorun: p.bool("LOGOPS_HOUSEKEEP_AUTORUN", false)?,
                 interval: Duration::from_secs(p.number("LOGOPS_HOUSEKEEP_INTERVAL_SEC", 0)? as u64),
             },
+            forward: forward::section(&p, p.bool("LOGOPS_SINK_FILE", true)?)?,
             max_label_values: p.positive("LOGOPS_MAX_LABEL_VALUES", DEFAULT_MAX_LABEL_VALUES)?,
         })
     }

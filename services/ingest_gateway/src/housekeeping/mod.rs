@@ -10,6 +10,9 @@
 //!   as entry `<YYYYMMDD>.ndjson`, in steps that make a crash at any point
 //!   lose nothing (below).
 //! - A dry run reports what would happen and changes nothing.
+//! - A day a forwarder has not finished (its position in
+//!   `<sink>/.forward/*.json` is short of the file's size) is held: reported
+//!   as `held`, counted as `held_for_forwarding`, retried on the next run.
 //!
 //! # Zip mode
 //! The archive is built in a temporary file, synced, renamed over
@@ -208,6 +211,8 @@ pub enum ActionKind {
     WouldArchive,
     /// The step failed; the file is still in place.
     Failed,
+    /// Expired, but a forwarder has not sent all of it yet: kept for now.
+    Held,
 }
 
 impl ActionKind {
@@ -217,6 +222,7 @@ impl ActionKind {
             ActionKind::Deleted => Some("deleted"),
             ActionKind::Archived => Some("archived"),
             ActionKind::Failed => Some("failed"),
+            ActionKind::Held => Some("held_for_forwarding"),
             ActionKind::WouldDelete | ActionKind::WouldArchive => None,
         }
     }
@@ -229,6 +235,7 @@ impl ActionKind {
             ActionKind::WouldDelete => "would delete",
             ActionKind::WouldArchive => "would archive",
             ActionKind::Failed => "failed",
+            ActionKind::Held => "held",
         }
     }
 }
@@ -250,7 +257,7 @@ impl fmt::Display for Action {
         write!(f, "{} {}", self.kind.as_str(), self.file.display())?;
         match (self.kind, self.detail.is_empty()) {
             (_, true) => Ok(()),
-            (ActionKind::Failed, false) => write!(f, ": {}", self.detail),
+            (ActionKind::Failed | ActionKind::Held, false) => write!(f, ": {}", self.detail),
             (_, false) => write!(f, " {}", self.detail),
         }
     }
@@ -302,6 +309,8 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
             }
         }
     };
+    let holds = crate::forward::position::Holds::load(&settings.sink_dir)
+        .map_err(|e| format!("cannot read the forwarding positions: {e}"));
     let mut actions = Vec::new();
     for (tenant, dir) in tenants {
         let own = Settings {
@@ -309,7 +318,9 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
             archive_dir: dayfile::tenant_dir(&settings.archive_dir, &tenant),
             ..settings.clone()
         };
-        match scan::expired_files(&dir, today, settings.retention_days) {
+        let expired = scan::expired_files(&dir, today, settings.retention_days)
+            .map(|files| hold_back(&holds, &tenant, files, &mut actions));
+        match expired {
             Ok(files) => actions.extend(
                 files
                     .into_iter()
@@ -323,6 +334,51 @@ pub fn run(settings: &Settings, today: Date, dry_run: bool) -> Report {
         }
     }
     Report { actions }
+}
+
+/// The `files` a forwarder has finished; each other one becomes a
+/// [`ActionKind::Held`] action in `actions`.
+fn hold_back(
+    holds: &Result<crate::forward::position::Holds, String>,
+    tenant: &crate::schema::Tenant,
+    files: Vec<dayfile::Entry>,
+    actions: &mut Vec<Action>,
+) -> Vec<dayfile::Entry> {
+    let mut free = Vec::with_capacity(files.len());
+    for f in files {
+        match held(holds, tenant, &f) {
+            Some(detail) => actions.push(Action {
+                file: f.path,
+                kind: ActionKind::Held,
+                detail,
+            }),
+            None => free.push(f),
+        }
+    }
+    free
+}
+
+/// Why `file` must stay for a forwarder, if it must.
+fn held(
+    holds: &Result<crate::forward::position::Holds, String>,
+    tenant: &crate::schema::Tenant,
+    file: &dayfile::Entry,
+) -> Option<String> {
+    let holds = match holds {
+        Ok(h) => h,
+        Err(e) => return Some(e.clone()),
+    };
+    let size = match std::fs::metadata(&file.path) {
+        Ok(m) => m.len(),
+        Err(e) => return Some(format!("cannot read its size: {e}")),
+    };
+    holds
+        .pending(tenant, file.day, size)
+        .map(|(target, offset)| {
+            format!(
+                "not yet forwarded to {target} ({offset} of {size} bytes sent); kept until it is"
+            )
+        })
 }
 
 /// Deletes or archives one expired file (or says it would).

@@ -103,6 +103,8 @@ pub struct AppState {
     pub tails: Tails,
     /// The status API and the web console.
     pub console: ConsoleState,
+    /// The forwarders (none unless `LOGOPS_FORWARD` is set).
+    pub forward: Arc<crate::forward::Forwarders>,
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -134,8 +134,19 @@ fn healthz(state: &AppState) -> Response<Full<Bytes>> {
         "file_sink": dir.is_some(),
         "file_sink_dir": dir,
     });
+    if !state.forward.targets().is_empty() {
+        body["forwarding"] = state.forward.status_json();
+    }
     match sink.health() {
-        Ok(()) => json_response(StatusCode::OK, &body),
+        // A stopped forwarder degrades the gateway but ingest still works:
+        // 200, so a load balancer keeps sending (docs/forwarding.md).
+        Ok(()) => {
+            if let Err(reason) = state.forward.health() {
+                body["status"] = json!("degraded");
+                body["reason"] = json!(reason);
+            }
+            json_response(StatusCode::OK, &body)
+        }
         Err(reason) => {
             body["status"] = json!("degraded");
             body["reason"] = json!(reason);

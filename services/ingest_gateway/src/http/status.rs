@@ -138,6 +138,7 @@ pub(super) fn status(
         "disk": disk,
         "today": files,
         "housekeeping": hk,
+        "forwarding": state.forward.status_json(),
     });
     let mut resp = json_response(StatusCode::OK, &body);
     resp.headers_mut().insert(

@@ -2,6 +2,7 @@
 //! fixtures, delete mode, retention, dry runs, parsing and the autorun loop.
 //! Zip mode is in `zip_mode`.
 
+mod forward_hold;
 mod zip_mode;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,8 @@
 //! - [`encode`]: normalized record → one compact NDJSON line.
 //! - [`sink`]: where batches go ([`sink::Sink`]): the daily-file writer with
 //!   group commit, or the discard sink.
+//! - [`chain`]: tamper evidence — signed Merkle checkpoints beside each day
+//!   file, their verifier and inclusion proofs.
 //! - [`housekeeping`]: retention (delete or zip), shared with the `housekeeping` CLI.
 //! - [`forward`]: the day files forwarded to a shared store (ClickHouse), at least once.
 //! - [`metrics`]: Prometheus metrics and the label-cardinality cap.

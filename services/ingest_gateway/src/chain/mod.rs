@@ -127,21 +127,25 @@ pub fn last_root(sidecar: &[u8]) -> Option<(u64, u64, Hash)> {
 /// A sidecar exists but cannot be read.
 pub fn previous_root(dir: &Path, archive_dir: Option<&Path>, day: Date) -> io::Result<Hash> {
     let mut best: Option<(Date, Hash)> = None;
-    // Every sidecar: also those of days with no file (a tombstone-only day).
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for ent in rd.flatten() {
-            let name = ent.file_name();
-            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".ndjson.chain")) else {
-                continue;
-            };
-            let Some(d) = dayfile::parse_stem(stem) else {
-                continue;
-            };
-            if d < day && best.is_none_or(|(b, _)| d > b) {
-                if let Some((_, _, root)) = last_root(&std::fs::read(ent.path())?) {
-                    best = Some((d, root));
-                }
-            }
+    // Every sidecar (also of days with no file: a tombstone-only day), newest
+    // first; only the newest with a checkpoint is read.
+    let mut days: Vec<(Date, PathBuf)> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name();
+                let stem = name.to_str()?.strip_suffix(".ndjson.chain")?;
+                Some((dayfile::parse_stem(stem)?, e.path()))
+            })
+            .filter(|(d, _)| *d < day)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    days.sort();
+    for (d, path) in days.into_iter().rev() {
+        if let Some((_, _, root)) = last_root(&std::fs::read(path)?) {
+            best = Some((d, root));
+            break;
         }
     }
     if let Some(archive_dir) = archive_dir {

@@ -57,6 +57,8 @@ pub struct Gateway {
     pub sink_dir: PathBuf,
     stderr: Arc<Mutex<String>>,
     _tmp: Option<tempfile::TempDir>,
+    /// Holds the keys file of [`GatewayBuilder::keys`].
+    _keys: Option<tempfile::TempDir>,
 }
 
 /// Builder for [`Gateway`]: extra environment, working directory, process mode.
@@ -65,6 +67,7 @@ pub struct GatewayBuilder {
     env: Vec<(String, String)>,
     workdir: Option<PathBuf>,
     process: bool,
+    keys: Option<tempfile::TempDir>,
 }
 
 impl GatewayBuilder {
@@ -87,20 +90,38 @@ impl GatewayBuilder {
         self
     }
 
+    /// Turns on key auth (`LOGOPS_AUTH=key`) with a keys file holding
+    /// `toml` (written 0600 to a temp dir the gateway keeps).
+    pub fn keys(mut self, toml: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys.toml");
+        std::fs::write(&path, toml).expect("write keys file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        self.keys = Some(dir);
+        self.env("LOGOPS_AUTH", "key")
+            .env("LOGOPS_KEYS_FILE", path.to_str().expect("utf-8 path"))
+    }
+
     /// Starts the gateway and waits until it listens. Panics with its stderr if it exits.
     pub fn start(self) -> Gateway {
         self.try_start().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Starts the gateway; `Err(stderr)` if it exits before listening.
-    pub fn try_start(self) -> Result<Gateway, String> {
+    pub fn try_start(mut self) -> Result<Gateway, String> {
+        let keys = self.keys.take();
         // `E2E_ALL_PROCESSES=1` runs every test against the binary (to compare
         // the two modes, or to debug with the process's own log output).
-        if self.process || std::env::var_os("E2E_ALL_PROCESSES").is_some() {
+        let started = if self.process || std::env::var_os("E2E_ALL_PROCESSES").is_some() {
             self.try_start_process()
         } else {
             self.try_start_in_process()
-        }
+        };
+        started.map(|mut g| {
+            g._keys = keys;
+            g
+        })
     }
 
     fn try_start_in_process(self) -> Result<Gateway, String> {
@@ -132,6 +153,7 @@ impl GatewayBuilder {
             sink_dir,
             stderr: Arc::new(Mutex::new(String::new())),
             _tmp: tmp,
+            _keys: None,
         })
     }
 
@@ -155,6 +177,7 @@ impl GatewayBuilder {
                     sink_dir,
                     stderr,
                     _tmp: tmp,
+                    _keys: None,
                 });
             }
             if let Ok(Some(status)) = child.try_wait() {

@@ -66,11 +66,7 @@ fn the_console_works_in_a_real_browser() {
         return;
     }
     let open = Gateway::builder().process().start();
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys.toml");
-    std::fs::write(
-        &keys,
-        r#"
+    let keys = r#"
 [[key]]
 id = "console-r"
 secret = "console-r-secret"
@@ -78,14 +74,8 @@ roles = ["read"]
 [[key]]
 id = "console-w"
 secret = "console-w-secret"
-"#,
-    )
-    .unwrap();
-    let auth = Gateway::builder()
-        .process()
-        .env("LOGOPS_AUTH", "key")
-        .env("LOGOPS_KEYS_FILE", keys.to_str().unwrap())
-        .start();
+"#;
+    let auth = Gateway::builder().process().keys(keys).start();
     let shots = repo().join("docs/console");
     run_node(
         &browser,

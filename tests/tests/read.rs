@@ -492,11 +492,7 @@ fn tail_streams_new_lines_and_resumes_without_gap_or_duplicate() {
 
 #[test]
 fn reads_are_scoped_to_the_key_tenant_and_need_the_read_role() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys.toml");
-    std::fs::write(
-        &keys,
-        r#"
+    let keys = r#"
 [[key]]
 id = "acme-w"
 secret = "acme-w-secret"
@@ -514,14 +510,8 @@ tenant = "globex"
 id = "root"
 secret = "root-secret"
 roles = ["admin"]
-"#,
-    )
-    .unwrap();
-    let gw = Gateway::builder()
-        .process()
-        .env("LOGOPS_AUTH", "key")
-        .env("LOGOPS_KEYS_FILE", keys.to_str().unwrap())
-        .start();
+"#;
+    let gw = Gateway::builder().process().keys(keys).start();
     let post = |id: &str, secret: &str, msg: &str| {
         let auth = format!("Bearer {id}:{secret}");
         gw.post(

@@ -149,11 +149,7 @@ fn ui_false_turns_the_console_off_but_not_the_status_api() {
 
 #[test]
 fn with_auth_the_status_and_files_need_a_read_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys.toml");
-    std::fs::write(
-        &keys,
-        r#"
+    let keys = r#"
 [[key]]
 id = "w"
 secret = "w-secret"
@@ -167,13 +163,8 @@ roles = ["read"]
 id = "g"
 secret = "g-secret"
 tenant = "globex"
-"#,
-    )
-    .unwrap();
-    let gw = Gateway::builder()
-        .env("LOGOPS_AUTH", "key")
-        .env("LOGOPS_KEYS_FILE", keys.to_str().unwrap())
-        .start();
+"#;
+    let gw = Gateway::builder().keys(keys).start();
     for (key, tenant) in [("w:w-secret", "acme"), ("g:g-secret", "globex")] {
         let auth = format!("Bearer {key}");
         let r = gw.post(

@@ -488,10 +488,7 @@ fn query_reports_bad_queries_with_2_and_failures_with_1() {
 #[test]
 fn query_with_a_key_reads_its_tenant() {
     let work = tempfile::tempdir().unwrap();
-    let keys = work.path().join("keys.toml");
-    fs::write(
-        &keys,
-        r#"
+    let keys = r#"
 [[key]]
 id = "acme-w"
 secret = "acme-w-secret"
@@ -501,14 +498,11 @@ id = "acme-r"
 secret = "acme-r-secret"
 tenant = "acme"
 roles = ["read"]
-"#,
-    )
-    .unwrap();
+"#;
     let gw = Gateway::builder()
         .process()
         .workdir(work.path())
-        .env("LOGOPS_AUTH", "key")
-        .env("LOGOPS_KEYS_FILE", keys.to_str().unwrap())
+        .keys(keys)
         .start();
     let r = gw.post(
         "/v1/logs",

@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 
 use super::error::{json_response, ApiError};
-use super::read::{authorize, Params};
+use super::read::begin;
 use super::AppState;
 use crate::dayfile;
 use crate::housekeeping::{archive_entries, read_entry};
@@ -72,8 +72,7 @@ pub(super) async fn files(
     state: &std::sync::Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<http_body_util::Full<bytes::Bytes>>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = begin(req, state, peer_cn)?;
     let every = !state.auth.enabled() && params.get("tenant").is_none();
     let st = std::sync::Arc::clone(state);
     let listing = tokio::task::spawn_blocking(move || list(&st, &tenant, every))

@@ -160,8 +160,7 @@ async fn query(
     range: bool,
     started: Instant,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = read::begin(req, state, peer_cn)?;
     let q = read::parse_query(&params)?;
     let now = now_ns();
     let (start, end) = if range {

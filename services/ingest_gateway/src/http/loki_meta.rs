@@ -30,8 +30,7 @@ pub(super) fn labels(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
+    let (_, tenant) = read::begin(req, state, peer_cn)?;
     let mut names: Vec<&str> = STREAM_LABELS.to_vec();
     if !tenant.is_default() {
         names.push("tenant");
@@ -94,8 +93,7 @@ pub(super) async fn label_values(
     peer_cn: Option<&str>,
     name: String,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = read::begin(req, state, peer_cn)?;
     let range = read::time_range(&params)?;
     let sel = selector(&params, "query")?;
     let values = Arc::new(Mutex::new(BTreeSet::new()));
@@ -126,8 +124,7 @@ pub(super) async fn series(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = read::begin(req, state, peer_cn)?;
     let range = read::time_range(&params)?;
     let mut queries: Vec<Option<LogQuery>> = Vec::new();
     for m in params.all("match[]").chain(params.all("match")) {
@@ -169,8 +166,7 @@ pub(super) async fn index_stats(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = read::begin(req, state, peer_cn)?;
     let range = read::time_range(&params)?;
     let sel = selector(&params, "query")?;
     let acc = Arc::new(Mutex::new(IndexStats::default()));

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::error::ApiError;
-use super::read::{self, Params};
+use super::read;
 use super::stream::{self, Body};
 use super::tail::{self as tails, Formatter};
 use super::AppState;
@@ -34,8 +34,7 @@ pub(super) fn tail(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = read::authorize(&req, state, peer_cn, &params)?;
+    let (params, tenant) = read::begin(&req, state, peer_cn)?;
     let Query::Logs(q) = read::parse_query(&params)? else {
         return Err(ApiError::BadQuery(
             "a tail follows lines: give a log query".into(),

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use super::error::ApiError;
-use super::read::{authorize, json, Params};
+use super::read::{begin, json};
 use super::stream::Body;
 use super::AppState;
 use crate::chain::proof::{self, ProofError};
@@ -23,8 +23,7 @@ pub(super) async fn proof(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = begin(req, state, peer_cn)?;
     let day_arg = params
         .get("day")
         .ok_or_else(|| ApiError::BadQuery("day is required (YYYYMMDD or YYYY-MM-DD)".into()))?;

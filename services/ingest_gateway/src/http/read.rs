@@ -56,6 +56,18 @@ impl Params {
     }
 }
 
+/// The start of every read route: its query parameters and the tenant the
+/// caller may read ([`authorize`]).
+pub(super) fn begin(
+    req: &Request<Incoming>,
+    state: &AppState,
+    peer_cn: Option<&str>,
+) -> Result<(Params, Tenant), ApiError> {
+    let params = Params::parse(req.uri().query());
+    let tenant = authorize(req, state, peer_cn, &params)?;
+    Ok((params, tenant))
+}
+
 /// The tenant a read request may read: its key's, or — for admin keys (and
 /// with auth off) — the one named by `?tenant=` or `X-Scope-OrgID`.
 pub(super) fn authorize(
@@ -173,8 +185,7 @@ pub(super) fn query(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = begin(req, state, peer_cn)?;
     let Query::Logs(q) = parse_query(&params)? else {
         return Err(ApiError::BadQuery(
             "a metric query: ask /v1/stats (this endpoint returns lines)".into(),
@@ -229,8 +240,7 @@ pub(super) async fn stats(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = begin(req, state, peer_cn)?;
     let Query::Metric(expr) = parse_query(&params)? else {
         return Err(ApiError::BadQuery(
             "not a metric query: wrap it in count_over_time, rate or bytes_over_time".into(),

@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 
 use super::error::{json_response, ApiError};
-use super::read::{authorize, Params};
+use super::read::begin;
 use super::AppState;
 use crate::dayfile;
 use crate::schema::Tenant;
@@ -60,8 +60,7 @@ pub(super) fn status(
     state: &AppState,
     peer_cn: Option<&str>,
 ) -> Result<Response<http_body_util::Full<bytes::Bytes>>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = begin(req, state, peer_cn)?;
     let all_tenants = !state.auth.enabled();
     let seconds = params
         .get("seconds")

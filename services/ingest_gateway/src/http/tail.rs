@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
 use super::error::ApiError;
-use super::read::{authorize, compile, parse_query, Params};
+use super::read::{begin, compile, parse_query, Params};
 use super::stream::{self, Body};
 use super::AppState;
 use crate::read::logql::{LogQuery, Query};
@@ -93,8 +93,7 @@ pub(super) fn tail(
     state: &Arc<AppState>,
     peer_cn: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let params = Params::parse(req.uri().query());
-    let tenant = authorize(req, state, peer_cn, &params)?;
+    let (params, tenant) = begin(req, state, peer_cn)?;
     let q = match params.get("query") {
         None => LogQuery::default(),
         Some(_) => match parse_query(&params)? {

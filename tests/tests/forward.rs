@@ -3,7 +3,7 @@
 //! (duplicates reported); a wrong table stops the target with its reason
 //! and fixing the table resumes it; a gateway restarted mid-backlog resumes
 //! without loss or duplicates; two gateways into a two-shard `Distributed`
-//! table add up; a replaced file is reported and forwarded again;
+//! table add up (one gzip, one uncompressed; the forwarder's thread niced); a replaced file is reported and forwarded again;
 //! housekeeping holds an expired day until it is forwarded.
 //!
 //! Each test starts its own `clickhouse-server` (tests/src/clickhouse.rs).
@@ -100,9 +100,23 @@ fn two_gateways_fill_a_two_shard_distributed_table() {
         s.query(&create_logs_table("logs_local"));
     }
     shard1.query("CREATE TABLE logs_all AS logs_local ENGINE = Distributed(logops, default, logs_local, rand())");
-    // Each gateway inserts into its own shard's local table.
+    // Each gateway inserts into its own shard's local table; the second one
+    // sends uncompressed bodies, and is a process so its threads can be seen.
     let gw1 = forwarding(&shard1, "logs_local").start();
-    let gw2 = forwarding(&shard2, "logs_local").start();
+    let gw2 = forwarding(&shard2, "logs_local")
+        .env("LOGOPS_CLICKHOUSE_COMPRESSION", "none")
+        .env("LOGOPS_FORWARD_NICE", "7")
+        .process()
+        .start();
+    // comm is cut at 15 bytes: logops-fwd-clickhouse.
+    wait_for(
+        "the forwarder's thread 7 below the sink's priority",
+        Duration::from_secs(5),
+        || {
+            util::thread_nice(gw2.pid(), "logops-fwd-clic")
+                == util::thread_nice(gw2.pid(), "logops-sink") + 7
+        },
+    );
     let mut acked = 0;
     for round in 0..10u64 {
         ingest(&gw1, round * 1000, round * 1000 + 600);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::parse::Reader;
 use super::ConfigError;
-use crate::forward::{self, ClickHouseConfig, ForwardConfig, Target};
+use crate::forward::{self, ClickHouseConfig, Compression, ForwardConfig, Target};
 use crate::secret::Secret;
 
 /// Reads the section; with `LOGOPS_FORWARD` unset (or `none`) only the batch
@@ -32,6 +32,7 @@ pub(super) fn section(p: &Reader<'_>, sink_enabled: bool) -> Result<ForwardConfi
             forward::DEFAULT_BACKOFF_MAX_MS,
         )?,
         timeout: ms("LOGOPS_FORWARD_TIMEOUT_MS", forward::DEFAULT_TIMEOUT_MS)?,
+        nice: nice(p)?,
     };
     if !on {
         return Ok(cfg);
@@ -88,8 +89,27 @@ pub(super) fn section(p: &Reader<'_>, sink_enabled: bool) -> Result<ForwardConfi
         password: p
             .secret("LOGOPS_CLICKHOUSE_PASSWORD")
             .unwrap_or_else(|| Secret::new("")),
+        compression: p.choice(
+            "LOGOPS_CLICKHOUSE_COMPRESSION",
+            Compression::Gzip,
+            &[("gzip", Compression::Gzip), ("none", Compression::None)],
+            "gzip or none",
+        )?,
     }));
     Ok(cfg)
+}
+
+/// `LOGOPS_FORWARD_NICE`: 0 (ingest's priority) to 19 (only idle CPU).
+fn nice(p: &Reader<'_>) -> Result<u8, ConfigError> {
+    let n = p.number("LOGOPS_FORWARD_NICE", usize::from(forward::DEFAULT_NICE))?;
+    u8::try_from(n)
+        .ok()
+        .filter(|n| *n <= 19)
+        .ok_or_else(|| ConfigError::Invalid {
+            key: "LOGOPS_FORWARD_NICE",
+            value: n.to_string(),
+            expected: "a nice increment from 0 to 19",
+        })
 }
 
 #[cfg(test)]
@@ -120,6 +140,19 @@ mod tests {
             ("default", "logs", "default")
         );
         assert_eq!(c.forward.batch_rows, 100_000);
+        assert_eq!(ch.compression, crate::forward::Compression::Gzip);
+        assert_eq!(c.forward.nice, 10);
+        let c = load(&[
+            ("LOGOPS_FORWARD", "clickhouse"),
+            ("LOGOPS_CLICKHOUSE_COMPRESSION", "none"),
+            ("LOGOPS_FORWARD_NICE", "0"),
+        ])
+        .unwrap();
+        let Some(Target::ClickHouse(ch)) = c.forward.target else {
+            panic!()
+        };
+        assert_eq!(ch.compression, crate::forward::Compression::None);
+        assert_eq!(c.forward.nice, 0);
     }
 
     #[test]
@@ -131,6 +164,8 @@ mod tests {
             ("LOGOPS_CLICKHOUSE_TABLE", "logs; DROP TABLE x"),
             ("LOGOPS_CLICKHOUSE_DATABASE", "1db"),
             ("LOGOPS_FORWARD_BATCH_ROWS", "0"),
+            ("LOGOPS_CLICKHOUSE_COMPRESSION", "zstd"),
+            ("LOGOPS_FORWARD_NICE", "20"),
         ] {
             let e = load(&[("LOGOPS_FORWARD", "clickhouse"), (k, v)]).unwrap_err();
             assert!(e.contains(k), "{k}={v}: {e}");

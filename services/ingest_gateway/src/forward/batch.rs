@@ -1,13 +1,15 @@
 //! One insert's worth of a day file: whole lines from an offset, at most
 //! `rows` lines and `bytes` bytes (a single longer line is sent alone), and
-//! its gzip body. The batch is a byte range; a retry resends the same body.
+//! its body (gzip or the lines as they are). The batch is a byte range; a
+//! retry resends the same body.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use bytes::Bytes;
 use flate2::write::GzEncoder;
-use flate2::Compression;
+
+use super::Compression;
 
 /// A byte range of one day file, ready to send.
 #[derive(Debug, Clone)]
@@ -18,7 +20,7 @@ pub struct Batch {
     pub end: u64,
     /// Lines in it.
     pub rows: u64,
-    /// The lines, gzip-compressed.
+    /// The lines, encoded as `compression` says.
     pub body: Bytes,
 }
 
@@ -48,6 +50,7 @@ pub fn read(
     end: u64,
     max_rows: usize,
     max_bytes: usize,
+    compression: Compression,
 ) -> io::Result<Option<Batch>> {
     if end <= start {
         return Ok(None);
@@ -68,11 +71,15 @@ pub fn read(
         let (len, rows) = cut(&buf, row_cap);
         if rows > 0 {
             buf.truncate(len);
+            let body = match compression {
+                Compression::Gzip => gzip(&buf)?,
+                Compression::None => Bytes::from(buf),
+            };
             return Ok(Some(Batch {
                 start,
                 end: start + len as u64,
                 rows: rows as u64,
-                body: gzip(&buf)?,
+                body,
             }));
         }
         if want == available {
@@ -107,7 +114,10 @@ impl<R: Read> ReadExact for R {
 /// gzip at the fastest level: the store's CPU and the network matter more
 /// than the ratio, and it already shrinks log lines about tenfold.
 pub fn gzip(data: &[u8]) -> io::Result<Bytes> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(data.len() / 6 + 64), Compression::fast());
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(data.len() / 6 + 64),
+        flate2::Compression::fast(),
+    );
     enc.write_all(data)?;
     Ok(Bytes::from(enc.finish()?))
 }
@@ -116,6 +126,8 @@ pub fn gzip(data: &[u8]) -> io::Result<Bytes> {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    const GZ: Compression = Compression::Gzip;
 
     fn gunzip(b: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -144,16 +156,16 @@ mod tests {
         .unwrap();
         let len = std::fs::metadata(&path).unwrap().len();
         // Rows cap.
-        let b = read(&path, 0, len, 2, 1 << 20).unwrap().unwrap();
+        let b = read(&path, 0, len, 2, 1 << 20, GZ).unwrap().unwrap();
         assert_eq!((b.start, b.end, b.rows), (0, 16, 2));
         assert_eq!(gunzip(&b.body), b"{\"n\":1}\n{\"n\":2}\n");
         // Byte cap (20 bytes hold two whole lines), from an offset.
-        let b = read(&path, 16, len, 100, 20).unwrap().unwrap();
+        let b = read(&path, 16, len, 100, 20, GZ).unwrap().unwrap();
         assert_eq!((b.start, b.end, b.rows), (16, 32, 2));
         // The unterminated tail is never sent.
-        assert!(read(&path, 32, len, 100, 1 << 20).unwrap().is_none());
+        assert!(read(&path, 32, len, 100, 1 << 20, GZ).unwrap().is_none());
         // Only up to the committed end.
-        let b = read(&path, 0, 12, 100, 1 << 20).unwrap().unwrap();
+        let b = read(&path, 0, 12, 100, 1 << 20, GZ).unwrap().unwrap();
         assert_eq!((b.end, b.rows), (8, 1));
     }
 
@@ -164,7 +176,7 @@ mod tests {
         let long = format!("{{\"msg\":\"{}\"}}\n", "x".repeat(100));
         std::fs::write(&path, format!("{long}{{}}\n")).unwrap();
         let len = std::fs::metadata(&path).unwrap().len();
-        let b = read(&path, 0, len, 100, 10).unwrap().unwrap();
+        let b = read(&path, 0, len, 100, 10, GZ).unwrap().unwrap();
         assert_eq!((b.end, b.rows), (long.len() as u64, 1));
     }
 
@@ -173,8 +185,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("20261201.ndjson");
         std::fs::write(&path, b"{\"n\":1}\n{\"n\":2}\n").unwrap();
-        let a = read(&path, 0, 16, 100, 1 << 20).unwrap().unwrap();
-        let b = read(&path, 0, 16, 100, 1 << 20).unwrap().unwrap();
+        let a = read(&path, 0, 16, 100, 1 << 20, GZ).unwrap().unwrap();
+        let b = read(&path, 0, 16, 100, 1 << 20, GZ).unwrap().unwrap();
         assert_eq!(a.body, b.body);
+    }
+
+    #[test]
+    fn uncompressed_bodies_are_the_stored_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("20261201.ndjson");
+        std::fs::write(&path, b"{\"n\":1}\n{\"n\":2}\n{\"n\"").unwrap();
+        let b = read(&path, 0, 20, 100, 1 << 20, Compression::None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&b.body[..], b"{\"n\":1}\n{\"n\":2}\n");
+        assert_eq!((b.end, b.rows), (16, 2));
     }
 }

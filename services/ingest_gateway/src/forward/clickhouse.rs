@@ -1,5 +1,6 @@
 //! The ClickHouse target: one `INSERT INTO db.table FORMAT JSONEachRow` per
-//! batch over the HTTP interface, the stored lines as the gzip body, and how
+//! batch over the HTTP interface, the stored lines as the body (gzip unless
+//! `LOGOPS_CLICKHOUSE_COMPRESSION=none`), and how
 //! the answer is classified (acknowledged / retry / refused).
 //!
 //! Settings sent with every insert: `input_format_skip_unknown_fields=1`
@@ -18,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::ClickHouseConfig;
+use super::{ClickHouseConfig, Compression};
 
 /// Error text kept from an answer (the first line, at most this long).
 const DETAIL_MAX: usize = 300;
@@ -53,6 +54,7 @@ pub struct ClickHouse {
     auth: HeaderValue,
     timeout: Duration,
     endpoint: String,
+    compression: Compression,
 }
 
 impl ClickHouse {
@@ -92,6 +94,7 @@ impl ClickHouse {
             auth,
             timeout,
             endpoint: format!("{base} {}.{}", cfg.database, cfg.table),
+            compression: cfg.compression,
         }
     }
 
@@ -100,13 +103,20 @@ impl ClickHouse {
         &self.endpoint
     }
 
-    /// Sends one gzip body as one insert.
+    /// How bodies are to be encoded for this target.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Sends one body (encoded as [`ClickHouse::compression`]) as one insert.
     pub async fn insert(&self, body: Bytes) -> Outcome {
-        let req = Request::post(self.insert_uri.clone())
+        let mut req = Request::post(self.insert_uri.clone())
             .header(AUTHORIZATION, self.auth.clone())
-            .header(CONTENT_ENCODING, "gzip")
-            .header(CONTENT_TYPE, "application/x-ndjson")
-            .body(Full::new(body));
+            .header(CONTENT_TYPE, "application/x-ndjson");
+        if let Some(encoding) = self.compression.content_encoding() {
+            req = req.header(CONTENT_ENCODING, encoding);
+        }
+        let req = req.body(Full::new(body));
         let req = match req {
             Ok(r) => r,
             Err(e) => {
@@ -283,6 +293,7 @@ mod tests {
                 table: "events".into(),
                 user: "logops".into(),
                 password: Secret::new("hunter2hunter2"),
+                compression: super::Compression::Gzip,
             },
             Duration::from_secs(1),
         );

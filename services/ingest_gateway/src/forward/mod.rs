@@ -17,6 +17,8 @@
 //! - [`position`]: the persisted position (atomic writes) and the housekeeping hold.
 //! - `outbox`: which files have unsent lines, and how far they are complete.
 //! - `batch`: cutting whole lines into a batch (rows / bytes), gzip.
+//! - `worker`: the thread that reads and compresses batches, at a lower CPU
+//!   priority than ingest.
 //! - `backoff`: capped exponential backoff with jitter.
 //! - `lag`: how long the oldest unsent line has waited.
 //! - `clickhouse`: the ClickHouse HTTP insert and how its answers are classified.
@@ -35,6 +37,7 @@ mod outbox;
 pub mod position;
 mod state;
 mod task;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,6 +69,29 @@ pub const DEFAULT_BATCH_BYTES: usize = 16 * 1024 * 1024;
 pub const DEFAULT_BACKOFF_MAX_MS: u64 = 30_000;
 /// Default `LOGOPS_FORWARD_TIMEOUT_MS`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+/// Default `LOGOPS_FORWARD_NICE`.
+pub const DEFAULT_NICE: u8 = 10;
+
+/// How an insert's body is encoded (`LOGOPS_CLICKHOUSE_COMPRESSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip at the fastest level: about a sixth of the bytes on the wire,
+    /// ~0.37 CPU s per million 200-byte lines.
+    Gzip,
+    /// The stored lines as they are: for a store on the same host or a LAN,
+    /// where the CPU matters more than the bandwidth.
+    None,
+}
+
+impl Compression {
+    /// The `Content-Encoding` of a body, if any.
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::Gzip => Some("gzip"),
+            Compression::None => None,
+        }
+    }
+}
 
 /// Where a target sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +122,8 @@ pub struct ClickHouseConfig {
     pub user: String,
     /// `LOGOPS_CLICKHOUSE_PASSWORD` (never printed).
     pub password: Secret,
+    /// `LOGOPS_CLICKHOUSE_COMPRESSION`.
+    pub compression: Compression,
 }
 
 /// The forwarding section of the configuration.
@@ -114,6 +142,9 @@ pub struct ForwardConfig {
     pub backoff_max: Duration,
     /// `LOGOPS_FORWARD_TIMEOUT_MS`: one insert's timeout (connect to answer).
     pub timeout: Duration,
+    /// `LOGOPS_FORWARD_NICE`: how much lower than ingest the forwarder's
+    /// reading and compressing runs (a Linux nice increment, 0–19).
+    pub nice: u8,
 }
 
 impl Default for ForwardConfig {
@@ -125,6 +156,7 @@ impl Default for ForwardConfig {
             batch_wait: Duration::from_millis(DEFAULT_BATCH_MS),
             backoff_max: Duration::from_millis(DEFAULT_BACKOFF_MAX_MS),
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            nice: DEFAULT_NICE,
         }
     }
 }
@@ -141,6 +173,9 @@ pub enum ForwardError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// The forwarder's reading thread cannot be started.
+    #[error("cannot start the forwarder's thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// The running forwarders (none when forwarding is off): their states for

@@ -24,6 +24,7 @@ use super::lag::LagClock;
 use super::outbox::{self, FileState, Scan};
 use super::position::{self, Positions};
 use super::state::{TargetState, TargetStatus};
+use super::worker::Worker;
 use super::{ForwardConfig, ForwardError, Target};
 use crate::metrics::Metrics;
 use crate::watermark::Watermarks;
@@ -50,6 +51,8 @@ pub struct Forwarder {
     state: Arc<TargetState>,
     /// How long the oldest unsent line has waited.
     clock: LagClock,
+    /// Reads and compresses batches, below ingest's CPU priority.
+    worker: Worker,
 }
 
 impl Forwarder {
@@ -77,6 +80,7 @@ impl Forwarder {
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| SystemTime::now());
         let client = ClickHouse::new(ch, cfg.timeout);
+        let worker = Worker::start(name, cfg.nice).map_err(ForwardError::Thread)?;
         let state = Arc::new(TargetState::new(
             name,
             client.endpoint().to_string(),
@@ -97,6 +101,7 @@ impl Forwarder {
             metrics,
             state,
             clock: LagClock::new(saved_at),
+            worker,
         })
     }
 
@@ -155,27 +160,32 @@ impl Forwarder {
             }
             let (path, start, end) = (file.path.clone(), file.offset, file.end);
             let (rows, bytes) = (self.batch_rows, self.batch_bytes);
-            let read =
-                tokio::task::spawn_blocking(move || batch::read(&path, start, end, rows, bytes))
-                    .await;
+            let compression = self.client.compression();
+            let read = self
+                .worker
+                .run(move || batch::read(&path, start, end, rows, bytes, compression))
+                .await;
             let batch = match read {
-                Ok(Ok(Some(b))) => b,
-                Ok(Ok(None)) => {
+                Some(Ok(Some(b))) => b,
+                Some(Ok(None)) => {
                     torn.push((file.path.clone(), file.end));
                     continue;
                 }
-                Ok(Err(e)) => {
+                Some(Err(e)) => {
                     self.failed("io", format!("cannot read {}: {e}", file.path.display()));
                     if sleep_or_stop(IDLE_RESCAN, &mut stop).await {
                         return;
                     }
                     continue;
                 }
-                Err(e) => {
+                None => {
                     self.failed(
                         "io",
-                        format!("reading {} did not complete: {e}", file.path.display()),
+                        format!("reading {} did not complete", file.path.display()),
                     );
+                    if sleep_or_stop(IDLE_RESCAN, &mut stop).await {
+                        return;
+                    }
                     continue;
                 }
             };

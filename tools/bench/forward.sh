@@ -9,18 +9,26 @@
 #                         (defaults): the gateway's records/s, the rows in
 #                         ClickHouse when the flood ends, how long until every
 #                         line on disk is there, CPU of gateway and server;
-#   3. paced            — emit_json --eps RATE (one connection, 2000-record
-#                         batches) with forwarding on: whether the forwarder
-#                         keeps up (rows behind at the end, drain time);
+#   3. paced-alone      — emit_json --eps RATE (one connection, 2000-record
+#                         batches), forwarding off: the rate ingest reaches;
+#      paced            — the same with forwarding on: the rate ingest reaches
+#                         and whether the forwarder keeps up (rows behind at
+#                         the end, drain time);
 #   4. backlog          — BACKLOG records stored with forwarding off, then a
 #                         gateway started with forwarding on: catch-up records/s.
 #
 # Usage: tools/bench/forward.sh [DURATION_S=20] [CONNECTIONS=32] [RATE=300000] [BACKLOG=10000000]
-#   PHASES="alone forward paced backlog" (default: all)
+#   PHASES="alone forward paced-alone paced backlog" (default: all)
+#   FWD_ENV="LOGOPS_CLICKHOUSE_COMPRESSION=none LOGOPS_FORWARD_NICE=0 …": extra
+#     gateway settings of the forwarding phases
+#   CH_NICE=N: run clickhouse-server under `nice -n N` (a store sharing the
+#     machine with ingest, at a lower priority)
+# The forwarder thread's own CPU (reading + compressing) is shown as "fwd thread".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DUR="${1:-20}"; CONN="${2:-32}"; RATE="${3:-300000}"; BACKLOG="${4:-10000000}"
-PHASES="${PHASES:-alone forward paced backlog}"
+PHASES="${PHASES:-alone forward paced-alone paced backlog}"
+read -r -a FWD <<<"LOGOPS_FORWARD=clickhouse ${FWD_ENV:-}"
 cd "$root"
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p logops-gateway -p logops-emitters
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
@@ -35,6 +43,13 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_seconds() { awk -v tck="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); split($0, f, " "); printf "%.1f", (f[12] + f[13]) / tck}' "/proc/$1/stat"; }
+fwd_cpu() { # the forwarder thread's CPU seconds in gateway $1
+    local t
+    for t in /proc/"$1"/task/*; do
+        [ "$(cat "$t/comm")" = "logops-fwd-clic" ] && { cpu_seconds "$1/task/${t##*/}"; return; }
+    done
+    echo "?"
+}
 
 start_clickhouse() {
     local d="$work/ch"; mkdir -p "$d"
@@ -50,7 +65,7 @@ EOF
 <path>$d/data/</path><tmp_path>$d/tmp/</tmp_path><user_files_path>$d/user_files/</user_files_path><format_schema_path>$d/format_schemas/</format_schema_path>
 <mark_cache_size>268435456</mark_cache_size><users_config>$d/users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database><mlock_executable>false</mlock_executable></yandex>
 EOF
-    clickhouse-server --config-file="$d/config.xml" >"$d/stdout.log" 2>&1 &
+    nice -n "${CH_NICE:-0}" clickhouse-server --config-file="$d/config.xml" >"$d/stdout.log" 2>&1 &
     CH_PID=$!
     for _ in $(seq 1 300); do
         [ "$(curl -s "http://127.0.0.1:$CH_HTTP/ping" || true)" = "Ok." ] && return 0
@@ -92,7 +107,8 @@ q "CREATE TABLE bench (ts DateTime, level String, msg String, emitter String, sc
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "server:  clickhouse-server $(q 'SELECT version()' | tr -d '\n'), same machine; json ~150 B/record, fsync=always, ${CONN} connections, 100-record batches"
+echo "server:  clickhouse-server $(q 'SELECT version()' | tr -d '\n'), same machine (nice ${CH_NICE:-0}); json ~150 B/record, fsync=always, ${CONN} connections, 100-record batches"
+echo "forward: ${FWD[*]}"
 echo
 
 for phase in $PHASES; do
@@ -106,25 +122,30 @@ for phase in $PHASES; do
     forward)
         q "TRUNCATE TABLE bench" >/dev/null
         c0="$(cpu_seconds "$CH_PID")"
-        start_gateway "$sink" LOGOPS_FORWARD=clickhouse
+        start_gateway "$sink" "${FWD[@]}"
         r="$(flood --duration "${DUR}s")"
         at_end="$(rows)"; total="$(lines_on_disk "$sink")"
         drain="$(wait_rows "$total")"
-        gcpu="$(cpu_seconds "$GW_PID")"; ccpu="$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $c0:.1f}')")"
+        gcpu="$(cpu_seconds "$GW_PID")"; fcpu="$(fwd_cpu "$GW_PID")"; ccpu="$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $c0:.1f}')")"
         stop_gateway
-        echo "ingest + forward: $r records/s ingested; $at_end of $total rows in ClickHouse when the flood ended, all $(rows) ${drain} s later; gateway CPU ${gcpu} s, clickhouse-server CPU ${ccpu} s"
+        echo "ingest + forward: $r records/s ingested; $at_end of $total rows in ClickHouse when the flood ended, all $(rows) ${drain} s later; gateway CPU ${gcpu} s (fwd thread ${fcpu} s), clickhouse-server CPU ${ccpu} s"
+        ;;
+    paced-alone)
+        start_gateway "$sink"
+        # Paced mode sends on one connection: batches of 2000 reach the rate.
+        r="$(BATCH=2000 flood --duration "${DUR}s" --eps "$RATE")"; gcpu="$(cpu_seconds "$GW_PID")"; stop_gateway
+        echo "paced ${RATE}/s alone:   $r records/s ingested; gateway CPU ${gcpu} s over ${DUR} s"
         ;;
     paced)
         q "TRUNCATE TABLE bench" >/dev/null
         c0="$(cpu_seconds "$CH_PID")"
-        start_gateway "$sink" LOGOPS_FORWARD=clickhouse
-        # Paced mode sends on one connection: batches of 2000 reach the rate.
+        start_gateway "$sink" "${FWD[@]}"
         r="$(BATCH=2000 flood --duration "${DUR}s" --eps "$RATE")"
         at_end="$(rows)"; total="$(lines_on_disk "$sink")"
         drain="$(wait_rows "$total")"
-        gcpu="$(cpu_seconds "$GW_PID")"; ccpu="$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $c0:.1f}')")"
+        gcpu="$(cpu_seconds "$GW_PID")"; fcpu="$(fwd_cpu "$GW_PID")"; ccpu="$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $c0:.1f}')")"
         stop_gateway
-        echo "paced ${RATE}/s:   $r records/s ingested; $((total - at_end)) rows behind when the flood ended, caught up ${drain} s later; gateway CPU ${gcpu} s, clickhouse-server CPU ${ccpu} s"
+        echo "paced ${RATE}/s + forward: $r records/s ingested; $((total - at_end)) rows behind when the flood ended, caught up ${drain} s later; gateway CPU ${gcpu} s (fwd thread ${fcpu} s), clickhouse-server CPU ${ccpu} s"
         ;;
     backlog)
         q "TRUNCATE TABLE bench" >/dev/null
@@ -133,11 +154,11 @@ for phase in $PHASES; do
         stop_gateway
         total="$(lines_on_disk "$sink")"; bytes="$(cat "$sink"/*.ndjson | wc -c)"
         c0="$(cpu_seconds "$CH_PID")"
-        start_gateway "$sink" LOGOPS_FORWARD=clickhouse
+        start_gateway "$sink" "${FWD[@]}"
         secs="$(wait_rows "$total")"
-        gcpu="$(cpu_seconds "$GW_PID")"; ccpu="$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $c0:.1f}')")"
+        gcpu="$(cpu_seconds "$GW_PID")"; fcpu="$(fwd_cpu "$GW_PID")"; ccpu="$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $c0:.1f}')")"
         stop_gateway
-        python3 -c "print(f'backlog catch-up: {$total:,} records ({$bytes/2**20:,.0f} MiB) in $secs s = {$total/$secs:,.0f} records/s; gateway CPU $gcpu s, clickhouse-server CPU $ccpu s')"
+        python3 -c "print(f'backlog catch-up: {$total:,} records ({$bytes/2**20:,.0f} MiB) in $secs s = {$total/$secs:,.0f} records/s; gateway CPU $gcpu s (fwd thread $fcpu s), clickhouse-server CPU $ccpu s')"
         ;;
     *) echo "unknown phase $phase"; exit 2 ;;
     esac

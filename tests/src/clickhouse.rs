@@ -3,7 +3,8 @@
 //! in a temporary directory (its own data path, free loopback ports,
 //! `listen_host` 127.0.0.1), stopped by PID, its directory removed on drop.
 //! [`Server::start_cluster`] names other servers as shards of a cluster
-//! `logops` for `Distributed` tables.
+//! `logops` for `Distributed` tables; [`Server::start_replicated`] gives it
+//! a ZooKeeper for `Replicated*MergeTree` tables.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -60,8 +61,13 @@ fn users_xml() -> String {
     )
 }
 
-fn config_xml(dir: &Path, http: u16, tcp: u16, shards: &[u16]) -> String {
+fn config_xml(dir: &Path, http: u16, tcp: u16, shards: &[u16], zookeeper: Option<u16>) -> String {
     let d = dir.display();
+    let zookeeper = zookeeper
+        .map(|p| {
+            format!("<zookeeper><node><host>127.0.0.1</host><port>{p}</port></node></zookeeper>")
+        })
+        .unwrap_or_default();
     let cluster = shards
         .iter()
         .map(|p| {
@@ -78,7 +84,7 @@ fn config_xml(dir: &Path, http: u16, tcp: u16, shards: &[u16]) -> String {
          <mark_cache_size>67108864</mark_cache_size><uncompressed_cache_size>67108864</uncompressed_cache_size>\
          <users_config>{d}/users.xml</users_config><default_profile>default</default_profile>\
          <default_database>default</default_database><mlock_executable>false</mlock_executable>\
-         <remote_servers><logops>{cluster}</logops></remote_servers>\
+         <remote_servers><logops>{cluster}</logops></remote_servers>{zookeeper}\
          </yandex>\n"
     )
 }
@@ -92,6 +98,16 @@ impl Server {
     /// Starts a server whose cluster `logops` has one shard per native port
     /// in `shards` (`0` stands for this server itself).
     pub fn start_cluster(shards: &[u16]) -> Server {
+        Self::start_with(shards, None)
+    }
+
+    /// Starts a server that keeps its replicated tables' metadata in the
+    /// ZooKeeper on `zookeeper_port`.
+    pub fn start_replicated(zookeeper_port: u16) -> Server {
+        Self::start_with(&[], Some(zookeeper_port))
+    }
+
+    fn start_with(shards: &[u16], zookeeper: Option<u16>) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("logops-ch-")
             .tempdir()
@@ -104,7 +120,7 @@ impl Server {
         std::fs::write(dir.path().join("users.xml"), users_xml()).unwrap();
         std::fs::write(
             dir.path().join("config.xml"),
-            config_xml(dir.path(), http_port, tcp_port, &shards),
+            config_xml(dir.path(), http_port, tcp_port, &shards, zookeeper),
         )
         .unwrap();
         let mut s = Server {
@@ -253,5 +269,14 @@ pub fn create_logs_table(name: &str) -> String {
         "CREATE TABLE {name} (ts DateTime, level String, msg String, emitter String, \
          tenant String, service String, seq UInt64) \
          ENGINE = MergeTree() PARTITION BY toYYYYMMDD(ts) ORDER BY (level, ts)"
+    )
+}
+
+/// [`create_logs_table`] as a `ReplicatedMergeTree` (one replica): inserts
+/// of a block it already holds are dropped (`replicated_deduplication_window`).
+pub fn create_replicated_logs_table(name: &str) -> String {
+    create_logs_table(name).replace(
+        "ENGINE = MergeTree()",
+        &format!("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{name}', 'r1')"),
     )
 }

@@ -22,6 +22,7 @@ mod inproc;
 pub mod prom;
 pub mod raw;
 pub mod startup;
+pub mod zookeeper;
 
 pub use check::{assert_head, assert_levels, keys_of, level_count, tail_keys, text_of, to_ndjson};
 pub use clock::{is_rfc3339_millis_z, UtcTime};

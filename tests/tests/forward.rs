@@ -4,12 +4,16 @@
 //! and fixing the table resumes it; a gateway restarted mid-backlog resumes
 //! without loss or duplicates; two gateways into a two-shard `Distributed`
 //! table add up (one gzip, one uncompressed; the forwarder's thread niced); a replaced file is reported and forwarded again;
-//! housekeeping holds an expired day until it is forwarded.
+//! housekeeping holds an expired day until it is forwarded; every range
+//! sent again is dropped by a `ReplicatedMergeTree` table (with a real
+//! ZooKeeper).
 //!
 //! Each test starts its own `clickhouse-server` (tests/src/clickhouse.rs).
 
 #[path = "forward/outages.rs"]
 mod outages;
+#[path = "forward/replicated.rs"]
+mod replicated;
 #[path = "forward/util.rs"]
 mod util;
 

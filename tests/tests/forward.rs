@@ -117,8 +117,11 @@ fn two_gateways_fill_a_two_shard_distributed_table() {
         "the forwarder's thread 7 below the sink's priority",
         Duration::from_secs(5),
         || {
-            util::thread_nice(gw2.pid(), "logops-fwd-clic")
-                == util::thread_nice(gw2.pid(), "logops-sink") + 7
+            let nice = |comm| util::thread_nice(gw2.pid(), comm);
+            matches!(
+                (nice("logops-fwd-clic"), nice("logops-sink")),
+                (Some(f), Some(s)) if f == s + 7
+            )
         },
     );
     let mut acked = 0;

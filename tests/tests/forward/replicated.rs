@@ -18,7 +18,19 @@ fn a_resent_byte_range_is_dropped_by_a_replicated_table() {
     }
     let zk = ZooKeeper::start();
     let ch = Server::start_replicated(zk.port);
-    ch.query(&create_replicated_logs_table("logs"));
+    // The server's first ZooKeeper session can take a while on a busy
+    // machine (a fresh JVM); ClickHouse reconnects on the next query.
+    let mut last = String::new();
+    let created = (0..120).any(|_| {
+        match ch.try_query(&create_replicated_logs_table("logs")) {
+            Ok(_) => return true,
+            Err(e) if e.contains("already exists") => return true,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        false
+    });
+    assert!(created, "no replicated table after 60 s: {last}");
     let work = tempfile::tempdir().unwrap();
     const TOTAL: u64 = 2_000;
     {
@@ -35,7 +47,8 @@ fn a_resent_byte_range_is_dropped_by_a_replicated_table() {
     };
     let mut gw = run();
     wait_for("every row, position saved", Duration::from_secs(30), || {
-        forwarding_status(&gw)["lag_bytes"] == 0
+        let st = forwarding_status(&gw);
+        st["sent_records"] == TOTAL && st["lag_bytes"] == 0
     });
     assert_eq!(ch.count("SELECT count() FROM logs"), TOTAL);
     gw.stop();

@@ -56,18 +56,18 @@ pub fn forwarding_status(gw: &Gateway) -> serde_json::Value {
 }
 
 /// The nice value of the thread of process `pid` named `comm` (from
-/// `/proc/<pid>/task/*/stat`, field 19).
-pub fn thread_nice(pid: u32, comm: &str) -> i64 {
+/// `/proc/<pid>/task/*/stat`, field 19); `None` while there is none.
+pub fn thread_nice(pid: u32, comm: &str) -> Option<i64> {
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("proc") {
         let dir = task.unwrap().path();
         let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
         if name.trim_end() != comm {
             continue;
         }
-        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
         // Fields after the parenthesised name: state is field 3, nice field 19.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        return rest.split(' ').nth(16).unwrap().parse().unwrap();
+        let rest = &stat[stat.rfind(')')? + 2..];
+        return rest.split(' ').nth(16)?.parse().ok();
     }
-    panic!("no thread {comm} in process {pid}");
+    None
 }

@@ -370,6 +370,12 @@ fn proofs_of_random_lines_verify_and_a_wrong_line_fails() {
     let work = tempfile::tempdir().unwrap();
     let (key, public) = keygen(work.path());
     let gw = chained(work.path(), &key).start();
+    // The status API names the key an auditor verifies with.
+    let config = gw.get("/api/v1/status").json()["config"].clone();
+    assert_eq!(
+        (&config["chain"], config["chain_public_key"].as_str()),
+        (&serde_json::json!(true), Some(public.as_str()))
+    );
     post_batches(&gw, 9);
     let total = gw.stored_lines().len() as u64;
     assert_eq!(total, 36);

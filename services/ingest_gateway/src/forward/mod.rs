@@ -84,6 +84,14 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// The setting's value: `gzip` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::None => "none",
+        }
+    }
+
     /// The `Content-Encoding` of a body, if any.
     pub fn content_encoding(self) -> Option<&'static str> {
         match self {

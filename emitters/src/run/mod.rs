@@ -10,6 +10,9 @@ mod flood;
 mod paced;
 mod progress;
 mod retry;
+mod schedule;
+
+pub(crate) use schedule::Schedule;
 
 use std::io::Write;
 use std::process::ExitCode;

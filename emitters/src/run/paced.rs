@@ -4,14 +4,13 @@
 //! Batches are generated live (timestamps follow the clock), and each request
 //! runs in its own task, bounded by a semaphore so a slow gateway cannot pile
 //! up unbounded requests; a `429` is retried after its `Retry-After` inside the
-//! batch's task (holding its slot). If the bound is hit, sending waits, and a schedule more
-//! than [`MAX_LAG`] behind is restarted rather than caught up in a burst.
+//! batch's task (holding its slot). If the bound is hit, sending waits, and a
+//! schedule far behind is restarted rather than caught up in a burst
+//! ([`Schedule`]).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use tokio::sync::Semaphore;
 
 use crate::client::Sender;
@@ -19,11 +18,8 @@ use crate::gen::Generator;
 use crate::stats::Stats;
 
 use super::progress::Live;
+use super::schedule::Schedule;
 use super::{retry, Limits};
-
-/// How far behind schedule the loop may fall before it stops catching up
-/// (small lags from timer granularity are caught up, so the average rate holds).
-const MAX_LAG: Duration = Duration::from_millis(100);
 
 /// Paced-mode settings.
 pub(crate) struct Pace {
@@ -51,14 +47,18 @@ pub(crate) async fn run(
 ) -> (Stats, Duration) {
     let stats = Arc::new(Mutex::new(Stats::default()));
     let permits = Arc::new(Semaphore::new(pace.in_flight));
-    let mut jitter_rng = ChaCha8Rng::seed_from_u64(pace.seed ^ 0x6a09_e667_f3bc_c908);
-    let gap = pace.batch as f64 / pace.eps;
-    let start = Instant::now();
+    let mut schedule = Schedule::new(
+        pace.batch,
+        pace.eps,
+        pace.jitter,
+        pace.seed,
+        limits.duration,
+    );
+    let start = schedule.start();
     let policy = retry::Policy {
         max_retries: pace.max_retries,
         deadline: limits.duration.map(|d| start + d),
     };
-    let mut offset = 0.0f64;
     let mut queued: u64 = 0;
     loop {
         let remaining = limits
@@ -99,26 +99,9 @@ pub(crate) async fn run(
             }
             drop(permit);
         });
-        let factor = if pace.jitter > 0.0 {
-            1.0 + jitter_rng.random_range(-pace.jitter..=pace.jitter)
-        } else {
-            1.0
-        };
-        offset += gap * factor;
-        if limits
-            .duration
-            .is_some_and(|d| offset >= d.as_secs_f64() - 1e-6)
-        {
+        let Some(next) = schedule.next() else {
             break;
-        }
-        let mut next = start + Duration::from_secs_f64(offset);
-        let now = Instant::now();
-        if now > next + MAX_LAG {
-            // Far behind schedule (the in-flight bound was hit): restart the
-            // schedule from now instead of bursting to catch up.
-            offset = (now - start).as_secs_f64();
-            next = now;
-        }
+        };
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
             () = live.wait_stop() => break,

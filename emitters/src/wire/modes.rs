@@ -17,21 +17,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::gen::Generator;
-use crate::run::Limits;
+use crate::run::{Limits, Schedule};
 
 use super::frame::{Chunk, Ring, Wire};
 use super::link::{Counters, Link};
 
 /// Pause after a failed write, so a dead receiver is not hammered in a tight loop.
 const FAILURE_PAUSE: Duration = Duration::from_millis(100);
-/// How far behind schedule paced mode may fall before it stops catching up.
-const MAX_LAG: Duration = Duration::from_millis(100);
 
 /// Where and how a raw run sends.
 #[derive(Debug, Clone)]
@@ -128,10 +124,15 @@ pub(crate) async fn paced(
     limits: Limits,
     stop: &Stop,
 ) -> (Counters, Duration) {
-    let mut jitter_rng = ChaCha8Rng::seed_from_u64(pace.seed ^ 0x6a09_e667_f3bc_c908);
-    let gap = pace.batch as f64 / pace.eps;
-    let start = Instant::now();
-    let (mut offset, mut queued) = (0.0f64, 0u64);
+    let mut schedule = Schedule::new(
+        pace.batch,
+        pace.eps,
+        pace.jitter,
+        pace.seed,
+        limits.duration,
+    );
+    let start = schedule.start();
+    let mut queued = 0u64;
     loop {
         let remaining = limits
             .records
@@ -145,25 +146,9 @@ pub(crate) async fn paced(
         if link.send(&chunk).await.and(link.flush().await).is_err() {
             tokio::time::sleep(FAILURE_PAUSE).await;
         }
-        let factor = if pace.jitter > 0.0 {
-            1.0 + jitter_rng.random_range(-pace.jitter..=pace.jitter)
-        } else {
-            1.0
-        };
-        offset += gap * factor;
-        if limits
-            .duration
-            .is_some_and(|d| offset >= d.as_secs_f64() - 1e-6)
-        {
+        let Some(next) = schedule.next() else {
             break;
-        }
-        let mut next = start + Duration::from_secs_f64(offset);
-        let now = Instant::now();
-        if now > next + MAX_LAG {
-            // Far behind (the receiver is slow to read): restart the schedule.
-            offset = (now - start).as_secs_f64();
-            next = now;
-        }
+        };
         tokio::select! {
             () = tokio::time::sleep_until(next.into()) => {}
             () = stop.wait() => break,

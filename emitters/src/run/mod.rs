@@ -37,6 +37,27 @@ pub(crate) struct Limits {
     pub(crate) records: Option<u64>,
 }
 
+impl Limits {
+    /// When `mode` stops (nothing for a single batch, which stops by itself).
+    pub(crate) fn of(mode: &Mode) -> Limits {
+        match *mode {
+            Mode::Single { .. } => Limits {
+                duration: None,
+                records: None,
+            },
+            Mode::Paced {
+                duration, limit, ..
+            }
+            | Mode::Flood {
+                duration, limit, ..
+            } => Limits {
+                duration,
+                records: limit,
+            },
+        }
+    }
+}
+
 /// The whole program behind each emitter binary: validates `args`, builds the
 /// generator with `make` and runs the chosen mode. `name` is the default
 /// `X-Emitter`.
@@ -132,35 +153,12 @@ async fn run(
     target: Target,
     gen: &mut dyn Generator,
 ) -> ExitCode {
-    let (mode_name, pool, limits) = match plan.mode {
+    let (mode_name, pool) = match plan.mode {
         Mode::Single { count } => return single(args, target, gen, count).await,
-        Mode::Paced {
-            in_flight,
-            duration,
-            limit,
-            ..
-        } => (
-            "paced",
-            in_flight,
-            Limits {
-                duration,
-                records: limit,
-            },
-        ),
-        Mode::Flood {
-            concurrency,
-            duration,
-            limit,
-            ..
-        } => (
-            "flood",
-            concurrency,
-            Limits {
-                duration,
-                records: limit,
-            },
-        ),
+        Mode::Paced { in_flight, .. } => ("paced", in_flight),
+        Mode::Flood { concurrency, .. } => ("flood", concurrency),
     };
+    let limits = Limits::of(&plan.mode);
     let sender = Sender::new(target, pool, args.timeout);
     if let Err(e) = sender.preflight().await {
         return fail(&e.to_string());

@@ -226,7 +226,7 @@ async fn run(
     dest: &Dest,
     gen: &mut dyn Generator,
 ) -> ExitCode {
-    let (mode_name, links, limits) = match plan.mode {
+    let (mode_name, links) = match plan.mode {
         Mode::Single { count } => {
             let batch = gen.batch(count);
             return match modes::single(dest, &Chunk::new(&batch.body, dest.wire)).await {
@@ -244,30 +244,10 @@ async fn run(
                 Err(e) => fail(&e),
             };
         }
-        Mode::Paced {
-            duration, limit, ..
-        } => (
-            "paced",
-            1,
-            Limits {
-                duration,
-                records: limit,
-            },
-        ),
-        Mode::Flood {
-            concurrency,
-            duration,
-            limit,
-            ..
-        } => (
-            "flood",
-            concurrency,
-            Limits {
-                duration,
-                records: limit,
-            },
-        ),
+        Mode::Paced { .. } => ("paced", 1),
+        Mode::Flood { concurrency, .. } => ("flood", concurrency),
     };
+    let limits = Limits::of(&plan.mode);
     let mut opened = Vec::with_capacity(links);
     for _ in 0..links {
         match Link::open(dest.wire, dest.addr, dest.timeout).await {

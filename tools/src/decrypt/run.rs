@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use logops_gateway::dayfile;
 use logops_gateway::pii::{Crypt, CryptError};
@@ -81,41 +81,25 @@ pub fn decrypt_inputs(
     out: &mut impl Write,
     report: &mut impl Write,
 ) -> io::Result<Stats> {
-    let mut total = Stats::default();
-    for input in inputs {
-        let stats = match input {
-            Input::Stdin => process(
-                Op::Decrypt,
-                io::stdin().lock(),
-                "<stdin>",
-                crypt,
-                out,
-                report,
-            )?,
-            Input::File(path) => match File::open(path) {
-                Ok(f) => {
-                    let label = path.display().to_string();
-                    process(Op::Decrypt, BufReader::new(f), &label, crypt, out, report)?
-                }
-                Err(e) => {
-                    writeln!(report, "{}: cannot open: {e}", path.display())?;
-                    Stats {
-                        failures: 1,
-                        ..Stats::default()
-                    }
-                }
-            },
-        };
-        add(&mut total, stats);
-    }
-    Ok(total)
+    each_input(
+        inputs,
+        Op::Decrypt,
+        crypt,
+        out,
+        report,
+        |path, out, report| match File::open(path) {
+            Ok(f) => {
+                let label = path.display().to_string();
+                process(Op::Decrypt, BufReader::new(f), &label, crypt, out, report)
+            }
+            Err(e) => {
+                writeln!(report, "{}: cannot open: {e}", path.display())?;
+                Ok(one_failure())
+            }
+        },
+    )
 }
 
-/// Rotates each input: files in place (one summary line each on `report`),
-/// standard input to `out`.
-///
-/// # Errors
-/// Writing to `out` or `report` failed.
 /// What stops `--rotate` from rewriting today's day file under a running
 /// gateway (SPEC §4): the rewrite replaces the file, and a gateway appending
 /// to it would lose what it acknowledged in between.
@@ -169,7 +153,7 @@ pub fn guard_today(
 
 /// The sink directory a day file belongs to: its directory, or the one above
 /// when the file is in a tenant directory of a sink that has a lock file.
-fn sink_root(file: &std::path::Path) -> PathBuf {
+fn sink_root(file: &Path) -> PathBuf {
     let dir = file
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -184,51 +168,74 @@ fn sink_root(file: &std::path::Path) -> PathBuf {
     }
 }
 
+/// Rotates each input: files in place (one summary line each on `report`),
+/// standard input to `out`.
+///
+/// # Errors
+/// Writing to `out` or `report` failed.
 pub fn rotate_inputs(
     inputs: &[Input],
     crypt: &Crypt,
     out: &mut impl Write,
     report: &mut impl Write,
 ) -> io::Result<Stats> {
+    each_input(
+        inputs,
+        Op::Rotate,
+        crypt,
+        out,
+        report,
+        |path, _, report| match rotate_file(path, crypt, report) {
+            Ok(stats) => {
+                let what = if stats.tokens == 0 {
+                    "unchanged, no token"
+                } else {
+                    "rewritten"
+                };
+                writeln!(
+                    report,
+                    "{}: {} tokens rotated in {} records ({what})",
+                    path.display(),
+                    stats.tokens,
+                    stats.records
+                )?;
+                Ok(stats)
+            }
+            Err(e) => {
+                writeln!(report, "{e}")?;
+                Ok(one_failure())
+            }
+        },
+    )
+}
+
+/// Runs `op` over each input: standard input streams through to `out`, a
+/// file goes to `file`; the counts are summed.
+fn each_input<O: Write, R: Write>(
+    inputs: &[Input],
+    op: Op,
+    crypt: &Crypt,
+    out: &mut O,
+    report: &mut R,
+    file: impl Fn(&Path, &mut O, &mut R) -> io::Result<Stats>,
+) -> io::Result<Stats> {
     let mut total = Stats::default();
     for input in inputs {
         let stats = match input {
-            Input::Stdin => process(
-                Op::Rotate,
-                io::stdin().lock(),
-                "<stdin>",
-                crypt,
-                out,
-                report,
-            )?,
-            Input::File(path) => match rotate_file(path, crypt, report) {
-                Ok(stats) => {
-                    let what = if stats.tokens == 0 {
-                        "unchanged, no token"
-                    } else {
-                        "rewritten"
-                    };
-                    writeln!(
-                        report,
-                        "{}: {} tokens rotated in {} records ({what})",
-                        path.display(),
-                        stats.tokens,
-                        stats.records
-                    )?;
-                    stats
-                }
-                Err(e) => {
-                    writeln!(report, "{e}")?;
-                    Stats {
-                        failures: 1,
-                        ..Stats::default()
-                    }
-                }
-            },
+            Input::Stdin => process(op, io::stdin().lock(), "<stdin>", crypt, out, report)?,
+            Input::File(path) => file(path, out, report)?,
         };
         add(&mut total, stats);
     }
     Ok(total)
+}
+
+/// The counts of an input that could not be processed.
+fn one_failure() -> Stats {
+    Stats {
+        failures: 1,
+        ..Stats::default()
+    }
 }
 
 fn add(total: &mut Stats, s: Stats) {

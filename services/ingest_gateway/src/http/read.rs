@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::error::ApiError;
 use super::stream::{self, Body, Chunker};
 use super::AppState;
-use crate::auth::{AuthError, Head};
+use crate::auth::{AuthError, Head, Principal};
 use crate::read::filter::Filter;
 use crate::read::logql::{self, LogQuery, Query};
 use crate::read::query::{self, Direction, LogRequest, Outcome};
@@ -76,21 +76,8 @@ pub(super) fn authorize(
     peer_cn: Option<&str>,
     params: &Params,
 ) -> Result<Tenant, ApiError> {
-    let head = Head {
-        method: req.method().as_str(),
-        path: req.uri().path(),
-        headers: req.headers(),
-        peer_cn,
-    };
-    let principal = state.auth.authenticate(head, true).inspect_err(|e| {
-        if let AuthError::Unauthorized(r) = e {
-            state.metrics.auth_failed(r.as_str());
-        }
-    })?;
+    let principal = reader(req, state, peer_cn)?;
     let key = principal.key_id.clone().unwrap_or_default();
-    if !principal.roles.can_read() {
-        return Err(AuthError::Forbidden { key, role: "read" }.into());
-    }
     let asked = params.get("tenant").or_else(|| {
         req.headers()
             .get("x-scope-orgid")
@@ -104,6 +91,32 @@ pub(super) fn authorize(
         }
         Some(_) => Err(AuthError::Forbidden { key, role: "admin" }.into()),
     }
+}
+
+/// The caller of a read-only route (the reads, the status API, `/metrics`
+/// behind auth): authenticated — key headers accepted even when ingest signs
+/// with HMAC — failures counted, and the read (or admin) role required.
+pub(super) fn reader(
+    req: &Request<Incoming>,
+    state: &AppState,
+    peer_cn: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let head = Head {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        headers: req.headers(),
+        peer_cn,
+    };
+    let principal = state.auth.authenticate(head, true).inspect_err(|e| {
+        if let AuthError::Unauthorized(r) = e {
+            state.metrics.auth_failed(r.as_str());
+        }
+    })?;
+    if !principal.roles.can_read() {
+        let key = principal.key_id.unwrap_or_default();
+        return Err(AuthError::Forbidden { key, role: "read" }.into());
+    }
+    Ok(principal)
 }
 
 /// Parses `query` as LogQL.

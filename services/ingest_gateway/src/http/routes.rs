@@ -12,7 +12,6 @@ use serde_json::json;
 use super::error::{json_response, ApiError};
 use super::protocols::{self, Protocol};
 use super::{batch, body, AppState};
-use crate::auth::{AuthError, Head};
 
 /// Dispatches one request.
 pub(super) async fn handle(
@@ -59,26 +58,7 @@ fn metrics_allowed(
     if !(state.auth.enabled() && state.auth.config().metrics_auth) {
         return Ok(());
     }
-    let head = Head {
-        method: req.method().as_str(),
-        path: req.uri().path(),
-        headers: req.headers(),
-        peer_cn,
-    };
-    let principal = state.auth.authenticate(head, true).inspect_err(|e| {
-        if let AuthError::Unauthorized(r) = e {
-            state.metrics.auth_failed(r.as_str());
-        }
-    })?;
-    if principal.roles.can_read() {
-        Ok(())
-    } else {
-        Err(AuthError::Forbidden {
-            key: principal.key_id.unwrap_or_default(),
-            role: "read",
-        }
-        .into())
-    }
+    super::read::reader(req, state, peer_cn).map(|_| ())
 }
 
 /// The batch routes: which protocol a request speaks, if it carries a batch.

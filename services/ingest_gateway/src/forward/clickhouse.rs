@@ -19,32 +19,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::store::{InsertFuture, Outcome, Store};
 use super::{ClickHouseConfig, Compression};
 
 /// Error text kept from an answer (the first line, at most this long).
 const DETAIL_MAX: usize = 300;
-
-/// What the store said to one insert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// 2xx: every line of the batch is stored.
-    Acked,
-    /// Unreachable, timed out or 5xx: the same batch is retried after a backoff.
-    Retry {
-        /// Bounded metric label.
-        reason: &'static str,
-        /// What happened, for the status API and the log.
-        detail: String,
-    },
-    /// A 4xx that retrying will not fix (unknown table, schema mismatch,
-    /// credentials): the target stops, keeping its place.
-    Refused {
-        /// Bounded metric label.
-        reason: &'static str,
-        /// ClickHouse's message.
-        detail: String,
-    },
-}
 
 /// A ClickHouse HTTP endpoint for one table.
 #[derive(Debug)]
@@ -98,18 +77,8 @@ impl ClickHouse {
         }
     }
 
-    /// `URL db.table`, for the status API (no credentials).
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// How bodies are to be encoded for this target.
-    pub fn compression(&self) -> Compression {
-        self.compression
-    }
-
-    /// Sends one body (encoded as [`ClickHouse::compression`]) as one insert.
-    pub async fn insert(&self, body: Bytes) -> Outcome {
+    /// One insert of `body`.
+    async fn send(&self, body: Bytes) -> Outcome {
         let mut req = Request::post(self.insert_uri.clone())
             .header(AUTHORIZATION, self.auth.clone())
             .header(CONTENT_TYPE, "application/x-ndjson");
@@ -143,6 +112,21 @@ impl ClickHouse {
             },
             Ok(Ok((status, body))) => classify(status, &String::from_utf8_lossy(&body)),
         }
+    }
+}
+
+impl Store for ClickHouse {
+    /// `URL db.table` (no credentials).
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    fn insert(&self, body: Bytes) -> InsertFuture<'_> {
+        Box::pin(self.send(body))
     }
 }
 

@@ -21,13 +21,15 @@
 //!   priority than ingest.
 //! - `backoff`: capped exponential backoff with jitter.
 //! - `lag`: how long the oldest unsent line has waited.
+//! - `store`: the seam a target implements — one body as one insert, and
+//!   what became of it (acknowledged / retry / refused).
 //! - `clickhouse`: the ClickHouse HTTP insert and how its answers are classified.
 //! - `task`: the forwarder loop.
 //! - `state`: what the status API, `/healthz` and the metrics see of a target.
 //!
 //! A second target (Loki push, Kafka) is one more file next to `clickhouse.rs`
-//! implementing the same insert-and-classify step; the loop, positions,
-//! batching and the housekeeping hold are shared.
+//! implementing `store::Store` (and one arm in `store::build`); the loop,
+//! positions, batching and the housekeeping hold are shared.
 
 mod backoff;
 mod batch;
@@ -36,6 +38,7 @@ mod lag;
 mod outbox;
 pub mod position;
 mod state;
+mod store;
 mod task;
 mod worker;
 

@@ -19,11 +19,11 @@ use tokio::sync::watch;
 
 use super::backoff::Backoff;
 use super::batch::{self, Batch};
-use super::clickhouse::{ClickHouse, Outcome};
 use super::lag::LagClock;
 use super::outbox::{self, FileState, Scan};
 use super::position::{self, Positions};
 use super::state::{TargetState, TargetStatus};
+use super::store::{self, Outcome, Store};
 use super::worker::Worker;
 use super::{ForwardConfig, ForwardError, Target};
 use crate::metrics::Metrics;
@@ -38,7 +38,7 @@ const FIRST_LINE_GUESS: f64 = 200.0;
 #[derive(Debug)]
 pub struct Forwarder {
     name: &'static str,
-    client: ClickHouse,
+    client: Box<dyn Store>,
     batch_rows: usize,
     batch_bytes: usize,
     batch_wait: Duration,
@@ -64,7 +64,6 @@ impl Forwarder {
         marks: Arc<Watermarks>,
         metrics: Arc<Metrics>,
     ) -> Result<Forwarder, ForwardError> {
-        let Target::ClickHouse(ch) = target;
         let name = target.name();
         let position_file = position::file(&root, name);
         let err = |source| ForwardError::Position {
@@ -79,7 +78,7 @@ impl Forwarder {
         let saved_at = std::fs::metadata(&position_file)
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| SystemTime::now());
-        let client = ClickHouse::new(ch, cfg.timeout);
+        let client = store::build(target, cfg.timeout);
         let worker = Worker::start(name, cfg.nice).map_err(ForwardError::Thread)?;
         let state = Arc::new(TargetState::new(
             name,

@@ -318,9 +318,10 @@ impl Tail {
             *sent += 1;
             *sent < max_lines
         };
+        // From `min_ts` on: a `start` replay skips the index blocks before it.
         let done = self
             .store
-            .scan(src, from, (i64::MIN, i64::MAX), &mut stats, &mut visit)?;
+            .scan(src, from, (min_ts, i64::MAX), &mut stats, &mut visit)?;
         if done && stats.last_end > pos {
             pos = stats.last_end;
         }

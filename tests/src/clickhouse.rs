@@ -63,9 +63,15 @@ fn users_xml() -> String {
 
 fn config_xml(dir: &Path, http: u16, tcp: u16, shards: &[u16], zookeeper: Option<u16>) -> String {
     let d = dir.display();
+    // A replica also needs its interserver port (where other replicas fetch parts).
     let zookeeper = zookeeper
         .map(|p| {
-            format!("<zookeeper><node><host>127.0.0.1</host><port>{p}</port></node></zookeeper>")
+            format!(
+                "<zookeeper><node><host>127.0.0.1</host><port>{p}</port></node></zookeeper>\
+                 <interserver_http_host>127.0.0.1</interserver_http_host>\
+                 <interserver_http_port>{}</interserver_http_port>",
+                free_port()
+            )
         })
         .unwrap_or_default();
     let cluster = shards

@@ -20,7 +20,8 @@
 # Usage: tools/bench/forward.sh [DURATION_S=20] [CONNECTIONS=32] [RATE=300000] [BACKLOG=10000000]
 #   PHASES="alone forward paced-alone paced backlog" (default: all)
 #   FWD_ENV="LOGOPS_CLICKHOUSE_COMPRESSION=none LOGOPS_FORWARD_NICE=0 …": extra
-#     gateway settings of the forwarding phases
+#     gateway settings of the forwarding phases (KEY=VALUE words split on
+#     spaces; a password in them is printed as [redacted])
 #   CH_NICE=N: run clickhouse-server under `nice -n N` (a store sharing the
 #     machine with ingest, at a lower priority)
 # The forwarder thread's own CPU (reading + compressing) is shown as "fwd thread".
@@ -108,7 +109,7 @@ echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server:  clickhouse-server $(q 'SELECT version()' | tr -d '\n'), same machine (nice ${CH_NICE:-0}); json ~150 B/record, fsync=always, ${CONN} connections, 100-record batches"
-echo "forward: ${FWD[*]}"
+echo "forward: ${FWD[*]}" | sed -E 's/(PASSWORD=)[^ ]*/\1[redacted]/g'
 echo
 
 for phase in $PHASES; do

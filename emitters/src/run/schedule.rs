@@ -51,9 +51,13 @@ impl Schedule {
     pub(crate) fn start(&self) -> Instant {
         self.start
     }
+}
 
-    /// When the next batch is due; `None` once the run time is used up.
-    pub(crate) fn next(&mut self) -> Option<Instant> {
+/// When each next batch is due; `None` once the run time is used up.
+impl Iterator for Schedule {
+    type Item = Instant;
+
+    fn next(&mut self) -> Option<Instant> {
         let factor = if self.jitter > 0.0 {
             1.0 + self.rng.random_range(-self.jitter..=self.jitter)
         } else {
@@ -82,11 +86,9 @@ mod tests {
 
     #[test]
     fn batches_are_due_every_gap_until_the_run_time_is_used() {
-        let mut s = Schedule::new(100, 1000.0, 0.0, 1, Some(Duration::from_millis(350)));
+        let s = Schedule::new(100, 1000.0, 0.0, 1, Some(Duration::from_millis(350)));
         let start = s.start();
-        let due: Vec<f64> = std::iter::from_fn(|| s.next())
-            .map(|t| (t - start).as_secs_f64())
-            .collect();
+        let due: Vec<f64> = s.map(|t| (t - start).as_secs_f64()).collect();
         assert_eq!(due.len(), 3, "{due:?}");
         for (i, d) in due.iter().enumerate() {
             assert!((d - 0.1 * (i + 1) as f64).abs() < 1e-6, "{due:?}");

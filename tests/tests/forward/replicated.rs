@@ -3,7 +3,7 @@
 //! table, because the forwarder resends the identical lines as the identical
 //! insert. Real ZooKeeper + ClickHouse.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use logops_e2e::clickhouse::{self, create_replicated_logs_table, Server};
 use logops_e2e::zookeeper::{self, ZooKeeper};
@@ -20,17 +20,23 @@ fn a_resent_byte_range_is_dropped_by_a_replicated_table() {
     let ch = Server::start_replicated(zk.port);
     // The server's first ZooKeeper session can take a while on a busy
     // machine (a fresh JVM); ClickHouse reconnects on the next query.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = String::new();
-    let created = (0..120).any(|_| {
-        match ch.try_query(&create_replicated_logs_table("logs")) {
-            Ok(_) => return true,
-            Err(e) if e.contains("already exists") => return true,
-            Err(e) => last = e,
+    while ch.query("EXISTS TABLE logs").trim() != "1" {
+        assert!(
+            Instant::now() < deadline,
+            "no replicated table after 60 s: {last}"
+        );
+        if let Err(e) = ch.try_query(&create_replicated_logs_table("logs")) {
+            last = e;
+            std::thread::sleep(Duration::from_millis(500));
         }
-        std::thread::sleep(Duration::from_millis(500));
-        false
+    }
+    wait_for("an active replica", Duration::from_secs(60), || {
+        ch.query("SELECT is_readonly FROM system.replicas WHERE table = 'logs'")
+            .trim()
+            == "0"
     });
-    assert!(created, "no replicated table after 60 s: {last}");
     let work = tempfile::tempdir().unwrap();
     const TOTAL: u64 = 2_000;
     {

@@ -157,7 +157,7 @@ fn sink_root(file: &Path) -> PathBuf {
     let dir = file
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+        .unwrap_or(Path::new("."));
     let tenant_like = dir
         .file_name()
         .and_then(|n| n.to_str())

@@ -70,12 +70,10 @@ fn summary(c: &Config) -> Value {
         "forward_batch_rows": c.forward.batch_rows,
         "forward_batch_bytes": c.forward.batch_bytes,
         "forward_batch_ms": c.forward.batch_wait.as_millis() as u64,
-        "forward_compression": c.forward.target.as_ref().map(|t| match t {
-            crate::forward::Target::ClickHouse(ch) => ch.compression.as_str(),
-        }),
+        "forward_compression": c.forward.target.as_ref().map(|t| t.compression().as_str()),
         "forward_nice": c.forward.nice,
         "chain": c.sink.chain.is_some(),
-        // Public by design: what an auditor verifies checkpoints with.
+        // Public; shown so monitoring can compare it with the recorded key.
         "chain_public_key": c.sink.chain.as_ref().map(|s| s.public_key()),
     })
 }

@@ -92,7 +92,7 @@ pub(super) fn section(p: &Reader<'_>, sink_enabled: bool) -> Result<ForwardConfi
         compression: p.choice(
             "LOGOPS_CLICKHOUSE_COMPRESSION",
             Compression::Gzip,
-            &[("gzip", Compression::Gzip), ("none", Compression::None)],
+            &[("gzip", Compression::Gzip), ("none", Compression::Plain)],
             "gzip or none",
         )?,
     }));
@@ -151,7 +151,7 @@ mod tests {
         let Some(Target::ClickHouse(ch)) = c.forward.target else {
             panic!()
         };
-        assert_eq!(ch.compression, crate::forward::Compression::None);
+        assert_eq!(ch.compression, crate::forward::Compression::Plain);
         assert_eq!(c.forward.nice, 0);
     }
 

@@ -121,8 +121,11 @@ impl Store for ClickHouse {
         &self.endpoint
     }
 
-    fn compression(&self) -> Compression {
-        self.compression
+    fn encode(&self, lines: Bytes) -> std::io::Result<Bytes> {
+        match self.compression {
+            Compression::Gzip => super::batch::gzip(&lines),
+            Compression::Plain => Ok(lines),
+        }
     }
 
     fn insert(&self, body: Bytes) -> InsertFuture<'_> {
@@ -268,19 +271,34 @@ mod tests {
         assert!(detail.len() <= DETAIL_MAX + 3);
     }
 
-    #[test]
-    fn the_insert_names_table_settings_and_hides_the_password() {
-        let ch = ClickHouse::new(
+    fn client(compression: Compression) -> ClickHouse {
+        ClickHouse::new(
             &ClickHouseConfig {
                 url: "http://127.0.0.1:8123/".parse().unwrap(),
                 database: "logs_db".into(),
                 table: "events".into(),
                 user: "logops".into(),
                 password: Secret::new("hunter2hunter2"),
-                compression: super::Compression::Gzip,
+                compression,
             },
             Duration::from_secs(1),
-        );
+        )
+    }
+
+    #[test]
+    fn bodies_are_gzip_or_the_lines_as_stored() {
+        let lines = Bytes::from_static(b"{\"n\":1}\n{\"n\":2}\n");
+        let plain = client(Compression::Plain).encode(lines.clone()).unwrap();
+        assert_eq!(plain, lines);
+        let gz = client(Compression::Gzip).encode(lines.clone()).unwrap();
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back).unwrap();
+        assert_eq!(back, lines);
+    }
+
+    #[test]
+    fn the_insert_names_table_settings_and_hides_the_password() {
+        let ch = client(Compression::Gzip);
         let q = ch.insert_uri.query().unwrap();
         assert!(
             q.contains("query=INSERT+INTO+logs_db.events+FORMAT+JSONEachRow"),

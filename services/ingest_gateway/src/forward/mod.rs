@@ -28,8 +28,9 @@
 //! - `state`: what the status API, `/healthz` and the metrics see of a target.
 //!
 //! A second target (Loki push, Kafka) is one more file next to `clickhouse.rs`
-//! implementing `store::Store` (and one arm in `store::build`); the loop,
-//! positions, batching and the housekeeping hold are shared.
+//! implementing `store::Store` (encode a batch, insert it, classify the
+//! answer), plus its [`Target`] variant and configuration keys; the loop,
+//! positions, batching, the niced thread and the housekeeping hold are shared.
 
 mod backoff;
 mod batch;
@@ -81,9 +82,9 @@ pub enum Compression {
     /// gzip at the fastest level: about a sixth of the bytes on the wire,
     /// ~0.37 CPU s per million 200-byte lines.
     Gzip,
-    /// The stored lines as they are: for a store on the same host or a LAN,
-    /// where the CPU matters more than the bandwidth.
-    None,
+    /// The stored lines as they are (`none`): for a store on the same host
+    /// or a LAN, where the CPU matters more than the bandwidth.
+    Plain,
 }
 
 impl Compression {
@@ -91,7 +92,7 @@ impl Compression {
     pub fn as_str(self) -> &'static str {
         match self {
             Compression::Gzip => "gzip",
-            Compression::None => "none",
+            Compression::Plain => "none",
         }
     }
 
@@ -99,7 +100,7 @@ impl Compression {
     pub fn content_encoding(self) -> Option<&'static str> {
         match self {
             Compression::Gzip => Some("gzip"),
-            Compression::None => None,
+            Compression::Plain => None,
         }
     }
 }
@@ -116,6 +117,13 @@ impl Target {
     pub fn name(&self) -> &'static str {
         match self {
             Target::ClickHouse(_) => "clickhouse",
+        }
+    }
+
+    /// How its insert bodies are encoded (for the status API).
+    pub fn compression(&self) -> Compression {
+        match self {
+            Target::ClickHouse(ch) => ch.compression,
         }
     }
 }
@@ -203,7 +211,8 @@ impl Forwarders {
     /// file, so housekeeping holds unforwarded days from the start.
     ///
     /// # Errors
-    /// [`ForwardError::Position`] when the position file is unusable.
+    /// [`ForwardError::Position`] when the position file is unusable,
+    /// [`ForwardError::Thread`] when the reading thread cannot start.
     pub fn new(
         cfg: &ForwardConfig,
         sink_dir: PathBuf,

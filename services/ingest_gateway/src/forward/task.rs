@@ -38,7 +38,7 @@ const FIRST_LINE_GUESS: f64 = 200.0;
 #[derive(Debug)]
 pub struct Forwarder {
     name: &'static str,
-    client: Box<dyn Store>,
+    client: Arc<dyn Store>,
     batch_rows: usize,
     batch_bytes: usize,
     batch_wait: Duration,
@@ -159,10 +159,16 @@ impl Forwarder {
             }
             let (path, start, end) = (file.path.clone(), file.offset, file.end);
             let (rows, bytes) = (self.batch_rows, self.batch_bytes);
-            let compression = self.client.compression();
+            let store = Arc::clone(&self.client);
             let read = self
                 .worker
-                .run(move || batch::read(&path, start, end, rows, bytes, compression))
+                .run(move || {
+                    let mut b = batch::read(&path, start, end, rows, bytes)?;
+                    if let Some(b) = &mut b {
+                        b.body = store.encode(std::mem::take(&mut b.body))?;
+                    }
+                    Ok::<_, std::io::Error>(b)
+                })
                 .await;
             let batch = match read {
                 Some(Ok(Some(b))) => b,

@@ -73,15 +73,21 @@ impl GatewayBuilder {
         })
     }
 
-    fn try_start_in_process(self) -> Result<Gateway, String> {
-        let (tmp, workdir) = match self.workdir {
+    /// The working directory: the one given, or a fresh temp dir (kept alive
+    /// by the returned handle).
+    fn take_workdir(&mut self) -> (Option<tempfile::TempDir>, PathBuf) {
+        match self.workdir.take() {
             Some(d) => (None, d),
             None => {
                 let t = tempfile::tempdir().expect("tempdir");
                 let p = t.path().to_path_buf();
                 (Some(t), p)
             }
-        };
+        }
+    }
+
+    fn try_start_in_process(mut self) -> Result<Gateway, String> {
+        let (tmp, workdir) = self.take_workdir();
         let mut env = std::collections::HashMap::new();
         env.insert(
             "LOGOPS_SINK_DIR".to_string(),
@@ -144,15 +150,8 @@ impl GatewayBuilder {
         }
     }
 
-    pub(crate) fn spawn(self) -> Spawned {
-        let (tmp, workdir) = match self.workdir {
-            Some(d) => (None, d),
-            None => {
-                let t = tempfile::tempdir().expect("tempdir");
-                let p = t.path().to_path_buf();
-                (Some(t), p)
-            }
-        };
+    pub(crate) fn spawn(mut self) -> Spawned {
+        let (tmp, workdir) = self.take_workdir();
         let mut cmd = Command::new(bin_path("logops-gateway"));
         cmd.current_dir(&workdir)
             .stdin(Stdio::null())

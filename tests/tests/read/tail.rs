@@ -80,15 +80,7 @@ fn tail_streams_new_lines_and_resumes_without_gap_or_duplicate() {
     std::thread::sleep(Duration::from_millis(300));
     send(0, 10);
     let first = events(&mut stream, 5);
-    let got: Vec<String> = first
-        .iter()
-        .map(|(_, d)| {
-            serde_json::from_str::<Value>(d).unwrap()["msg"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let got: Vec<String> = first.iter().map(msg_of).collect();
     assert_eq!(got, ["line 0", "line 2", "line 4", "line 6", "line 8"]);
     // Disconnect after the third event; more lines arrive meanwhile.
     let resume_id = first[2].0.clone();
@@ -100,15 +92,7 @@ fn tail_streams_new_lines_and_resumes_without_gap_or_duplicate() {
         Some(&resume_id),
     );
     let next = events(&mut again, 4);
-    let got: Vec<String> = next
-        .iter()
-        .map(|(_, d)| {
-            serde_json::from_str::<Value>(d).unwrap()["msg"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let got: Vec<String> = next.iter().map(msg_of).collect();
     assert_eq!(
         got,
         ["line 6", "line 8", "line 10", "line 12"],

@@ -245,6 +245,22 @@ pub fn need_component(what: &str, available: bool) -> bool {
     false
 }
 
+/// Runs `cmd` to its end and returns its standard output; panics with the
+/// command and its standard error (and output) when it cannot run or fails.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} did not run: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// [`need_component`] for a program: is `program` on the PATH (does
 /// `program <version_arg>` run and succeed)?
 pub fn need_program(program: &str, version_arg: &str) -> bool {

@@ -346,18 +346,13 @@ req = urllib.request.Request(url, data=body, method="POST", headers={
     "X-Nonce": nonce, "X-Content-SHA256": sha, "X-Signature": sig})
 print(urllib.request.urlopen(req).status)
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, &gw.url("/v1/logs?ignored=1")])
-        .env("LOGOPS_API_KEY", "acme-ingest")
-        .env("LOGOPS_SECRET", "acme-secret")
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = logops_e2e::stdout_of(
+        Command::new("python3")
+            .args(["-c", script, &gw.url("/v1/logs?ignored=1")])
+            .env("LOGOPS_API_KEY", "acme-ingest")
+            .env("LOGOPS_SECRET", "acme-secret"),
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "200");
+    assert_eq!(out.trim(), "200");
     let lines = stored_lines(&gw.sink_dir.join("acme"));
     assert_eq!(lines.len(), 1);
     assert!(lines[0].contains("from python"));

@@ -16,24 +16,19 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use logops_e2e::{bin_path, try_post, Gateway};
+use logops_e2e::{bin_path, stdout_of, try_post, Gateway};
 use logops_gateway::chain::{self, seal::DayChain};
 use time::{Date, OffsetDateTime};
 
 /// A key made by `logops-keygen --chain`: (private key path, public key).
 fn keygen(dir: &Path) -> (PathBuf, String) {
     let path = dir.join("chain.pem");
-    let out = Command::new(bin_path("logops-keygen"))
-        .args(["--chain", "--out"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new(bin_path("logops-keygen"))
+            .args(["--chain", "--out"])
+            .arg(&path),
     );
-    let public = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let public = out.trim().to_string();
     (path, public)
 }
 

@@ -22,19 +22,9 @@ fn python_has(module: &str) -> bool {
 }
 
 fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    logops_e2e::stdout_of(Command::new("python3").arg("-c").arg(script).args(args))
+        .trim()
+        .to_string()
 }
 
 fn records(gw: &Gateway) -> Vec<Value> {

@@ -70,25 +70,20 @@ fn port(addr: &str) -> &str {
 }
 
 fn logger(args: &[&str], addr: &str, msg: &str) {
-    let out = Command::new("logger")
-        .args([
-            "--server",
-            "127.0.0.1",
-            "--port",
-            port(addr),
-            "-t",
-            "billing",
-            "-p",
-            "user.warning",
-        ])
-        .args(args)
-        .arg(msg)
-        .output()
-        .expect("logger");
-    assert!(
-        out.status.success(),
-        "logger {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    logops_e2e::stdout_of(
+        Command::new("logger")
+            .args([
+                "--server",
+                "127.0.0.1",
+                "--port",
+                port(addr),
+                "-t",
+                "billing",
+                "-p",
+                "user.warning",
+            ])
+            .args(args)
+            .arg(msg),
     );
 }
 
@@ -399,28 +394,19 @@ fn tcp_backpressure_holds_everything_while_the_sink_is_down() {
 fn emit_syslog_over_tcp_and_udp_is_stored_message_for_message() {
     let (gw, tcp, udp) = gateway(&[]);
     for (transport, addr, n) in [("tcp", &tcp, 300), ("udp", &udp, 50)] {
-        let out = Command::new(logops_e2e::bin_path("emit_syslog"))
-            .args([
-                "--transport",
-                transport,
-                "--url",
-                &format!("{transport}://{addr}"),
-                "-n",
-                &n.to_string(),
-            ])
-            .args(["--format", "rfc5424", "--seed", "3"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = logops_e2e::stdout_of(
+            Command::new(logops_e2e::bin_path("emit_syslog"))
+                .args([
+                    "--transport",
+                    transport,
+                    "--url",
+                    &format!("{transport}://{addr}"),
+                    "-n",
+                    &n.to_string(),
+                ])
+                .args(["--format", "rfc5424", "--seed", "3"]),
         );
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains(&format!("sent: {n}")),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(out.contains(&format!("sent: {n}")), "{out}");
     }
     let recs = wait_records(&gw.sink_dir, 350);
     assert_eq!(recs.len(), 350);

@@ -12,7 +12,7 @@ mod progress;
 mod retry;
 mod schedule;
 
-pub(crate) use schedule::Schedule;
+pub(crate) use schedule::{Rate, Schedule};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -182,11 +182,13 @@ async fn run(
             ..
         } => {
             let pace = paced::Pace {
-                eps,
-                batch,
+                rate: Rate {
+                    eps,
+                    batch,
+                    jitter,
+                    seed: plan.gen.seed,
+                },
                 in_flight,
-                jitter,
-                seed: plan.gen.seed,
                 max_retries: args.max_retries,
             };
             paced::run(sender, gen, &pace, limits, live.clone()).await

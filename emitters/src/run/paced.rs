@@ -18,21 +18,15 @@ use crate::gen::Generator;
 use crate::stats::Stats;
 
 use super::progress::Live;
-use super::schedule::Schedule;
+use super::schedule::{Rate, Schedule};
 use super::{retry, Limits};
 
 /// Paced-mode settings.
 pub(crate) struct Pace {
-    /// Records per second.
-    pub(crate) eps: f64,
-    /// Records per request.
-    pub(crate) batch: usize,
+    /// Records per second and per request, jitter and its seed.
+    pub(crate) rate: Rate,
     /// Most requests in flight.
     pub(crate) in_flight: usize,
-    /// Gap randomization, 0..1.
-    pub(crate) jitter: f64,
-    /// Seed for the jitter (separate from the bodies' RNG).
-    pub(crate) seed: u64,
     /// `--max-retries` for `429` answers.
     pub(crate) max_retries: u32,
 }
@@ -47,13 +41,7 @@ pub(crate) async fn run(
 ) -> (Stats, Duration) {
     let stats = Arc::new(Mutex::new(Stats::default()));
     let permits = Arc::new(Semaphore::new(pace.in_flight));
-    let mut schedule = Schedule::new(
-        pace.batch,
-        pace.eps,
-        pace.jitter,
-        pace.seed,
-        limits.duration,
-    );
+    let mut schedule = Schedule::new(&pace.rate, limits.duration);
     let start = schedule.start();
     let policy = retry::Policy {
         max_retries: pace.max_retries,
@@ -67,7 +55,7 @@ pub(crate) async fn run(
         if remaining == 0 || live.stopped() {
             break;
         }
-        let n = (pace.batch as u64).min(remaining) as usize;
+        let n = (pace.rate.batch as u64).min(remaining) as usize;
         let batch = gen.batch(n);
         queued += n as u64;
         let Ok(permit) = permits.clone().acquire_owned().await else {

@@ -15,6 +15,19 @@ use rand_chacha::ChaCha8Rng;
 /// How far behind schedule a run may fall before it stops catching up.
 const MAX_LAG: Duration = Duration::from_millis(100);
 
+/// A paced stream's rate: what the HTTP and the raw syslog paced modes share.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rate {
+    /// Records (messages) per second.
+    pub(crate) eps: f64,
+    /// Records per batch.
+    pub(crate) batch: usize,
+    /// Gap randomization, 0..1.
+    pub(crate) jitter: f64,
+    /// Seed of the jitter (not the bodies' RNG).
+    pub(crate) seed: u64,
+}
+
 /// A running schedule, started at its creation.
 pub(crate) struct Schedule {
     start: Instant,
@@ -27,21 +40,15 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
-    /// `batch` records every `batch / eps` s, gaps jittered by ±`jitter`
-    /// (0..1, its RNG seeded from `seed`, apart from the bodies' RNG), until
-    /// `duration` has passed.
-    pub(crate) fn new(
-        batch: usize,
-        eps: f64,
-        jitter: f64,
-        seed: u64,
-        duration: Option<Duration>,
-    ) -> Schedule {
+    /// `rate.batch` records every `batch / eps` s, gaps jittered by
+    /// ±`jitter` (its RNG seeded from `seed`, apart from the bodies' RNG),
+    /// until `duration` has passed.
+    pub(crate) fn new(rate: &Rate, duration: Option<Duration>) -> Schedule {
         Schedule {
             start: Instant::now(),
-            gap: batch as f64 / eps,
-            jitter,
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6a09_e667_f3bc_c908),
+            gap: rate.batch as f64 / rate.eps,
+            jitter: rate.jitter,
+            rng: ChaCha8Rng::seed_from_u64(rate.seed ^ 0x6a09_e667_f3bc_c908),
             offset: 0.0,
             duration,
         }
@@ -86,7 +93,15 @@ mod tests {
 
     #[test]
     fn batches_are_due_every_gap_until_the_run_time_is_used() {
-        let s = Schedule::new(100, 1000.0, 0.0, 1, Some(Duration::from_millis(350)));
+        let s = Schedule::new(
+            &Rate {
+                eps: 1000.0,
+                batch: 100,
+                jitter: 0.0,
+                seed: 1,
+            },
+            Some(Duration::from_millis(350)),
+        );
         let start = s.start();
         let due: Vec<f64> = s.map(|t| (t - start).as_secs_f64()).collect();
         assert_eq!(due.len(), 3, "{due:?}");
@@ -98,7 +113,15 @@ mod tests {
     #[test]
     fn jittered_gaps_stay_within_the_bounds_and_repeat_with_the_seed() {
         let gaps = |seed| {
-            let mut s = Schedule::new(10, 1000.0, 0.5, seed, None);
+            let mut s = Schedule::new(
+                &Rate {
+                    eps: 1000.0,
+                    batch: 10,
+                    jitter: 0.5,
+                    seed,
+                },
+                None,
+            );
             let mut last = s.start;
             (0..50)
                 .map(|_| {
@@ -120,7 +143,15 @@ mod tests {
 
     #[test]
     fn far_behind_it_restarts_from_now_instead_of_bursting() {
-        let mut s = Schedule::new(1, 1000.0, 0.0, 1, None);
+        let mut s = Schedule::new(
+            &Rate {
+                eps: 1000.0,
+                batch: 1,
+                jitter: 0.0,
+                seed: 1,
+            },
+            None,
+        );
         std::thread::sleep(Duration::from_millis(150));
         let t = s.next().unwrap();
         assert!(t >= s.start + Duration::from_millis(150));

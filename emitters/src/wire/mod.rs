@@ -268,7 +268,7 @@ async fn run(
         Mode::Paced {
             eps, batch, jitter, ..
         } => {
-            let pace = modes::Pace {
+            let pace = crate::run::Rate {
                 eps,
                 batch,
                 jitter,

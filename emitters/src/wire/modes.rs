@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::gen::Generator;
-use crate::run::{Limits, Schedule};
+use crate::run::{Limits, Rate, Schedule};
 
 use super::frame::{Chunk, Ring, Wire};
 use super::link::{Counters, Link};
@@ -103,34 +103,16 @@ pub(crate) fn unreachable_msg(dest: &Dest, e: &std::io::Error) -> String {
     )
 }
 
-/// Paced-mode numbers.
-pub(crate) struct Pace {
-    /// Messages per second.
-    pub(crate) eps: f64,
-    /// Messages per batch.
-    pub(crate) batch: usize,
-    /// Gap randomization, 0..1.
-    pub(crate) jitter: f64,
-    /// Seed of the jitter (not the bodies' RNG).
-    pub(crate) seed: u64,
-}
-
 /// Runs paced mode over one link opened beforehand.
 pub(crate) async fn paced(
     mut link: Link,
     wire: Wire,
     gen: &mut dyn Generator,
-    pace: &Pace,
+    pace: &Rate,
     limits: Limits,
     stop: &Stop,
 ) -> (Counters, Duration) {
-    let mut schedule = Schedule::new(
-        pace.batch,
-        pace.eps,
-        pace.jitter,
-        pace.seed,
-        limits.duration,
-    );
+    let mut schedule = Schedule::new(pace, limits.duration);
     let start = schedule.start();
     let mut queued = 0u64;
     loop {

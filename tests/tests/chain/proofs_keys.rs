@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use logops_e2e::{bin_path, Gateway};
+use logops_e2e::{bin_path, stdout_of, Gateway};
 
 use super::{chained, keygen, post_batches, today, verify};
 
@@ -117,12 +117,7 @@ fn a_key_made_by_openssl_signs_and_its_pem_public_key_verifies() {
     let work = tempfile::tempdir().unwrap();
     let (key, public) = (work.path().join("k.pem"), work.path().join("k.pub"));
     let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        stdout_of(Command::new("openssl").args(args));
     };
     run(&[
         "genpkey",
@@ -147,16 +142,8 @@ fn a_key_made_by_openssl_signs_and_its_pem_public_key_verifies() {
     // And the other way round: OpenSSL reads the key logops-keygen writes.
     let other = tempfile::tempdir().unwrap();
     let (ours, printed) = keygen(other.path());
-    let out = Command::new("openssl")
-        .args(["pkey", "-in", ours.to_str().unwrap(), "-pubout"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pem = String::from_utf8(out.stdout).unwrap();
+    let pem =
+        stdout_of(Command::new("openssl").args(["pkey", "-in", ours.to_str().unwrap(), "-pubout"]));
     let from_pem = logops_gateway::chain::checkpoint::parse_public_key(&pem).unwrap();
     let from_text = logops_gateway::chain::checkpoint::parse_public_key(&printed).unwrap();
     assert_eq!(from_pem, from_text);
